@@ -57,6 +57,18 @@ macro_rules! secret_token {
                 }
             }
 
+            /// Wraps a token minted by an older system, which used no prefix. It must still be
+            /// non-empty printable ASCII without spaces, because it ends up in a quoted
+            /// `sdkconfig` string and an HTTP header.
+            pub fn from_legacy(text: &str) -> Result<Self, CoreError> {
+                let valid = !text.is_empty() && text.bytes().all(|b| b.is_ascii_graphic());
+                if valid {
+                    Ok(Self(text.to_owned()))
+                } else {
+                    Err(CoreError::InvalidOtaToken { prefix: $prefix })
+                }
+            }
+
             /// The plaintext. Call it only where the secret is meant to leave the process.
             pub fn expose_secret(&self) -> &str {
                 &self.0

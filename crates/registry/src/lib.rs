@@ -1,1 +1,71 @@
-//! Placeholder.
+//! The registry of node registrations: the `Registry` trait, the types that cross it, and the
+//! embedded SQLite implementation.
+//!
+//! Everything above this crate (the workflows, the command line, the desktop app) talks to a
+//! `dyn Registry` and never learns whether it is a local file or a remote server. The trait
+//! is synchronous: SQLite and espflash both block, and async callers wrap calls in
+//! `spawn_blocking`.
+
+mod error;
+mod model;
+pub mod sqlite;
+
+pub use error::RegistryError;
+pub use model::{
+    FlashOutcome, FlashRecord, ListQuery, MAX_LIST_LIMIT, MAX_MINT_COUNT, MintRequest, MintedRegistration,
+    NewFlashRecord, NodeMetadata, PlannedNode, RegionDigest, RegistrationPage, SortDirection, SortKey,
+    StatusCounts,
+};
+pub use sqlite::SqliteRegistry;
+
+use chrono::{DateTime, Utc};
+use factory_core::{DownloadId, HardwareMetadata, NodeId, OtaToken, Registration};
+
+/// The operations the workflows need from a registry.
+///
+/// Every method is one atomic change: it either happens completely or not at all. Methods
+/// that take a node ID fail with [`RegistryError::NotFound`] for an unknown one and never
+/// create a registration on the fly.
+pub trait Registry: Send + Sync {
+    /// Mints `request.count` new registrations in one all-or-nothing batch. The returned
+    /// tokens are the only copy of the plaintext; the registry keeps their hashes.
+    fn mint_batch(&self, request: &MintRequest) -> Result<Vec<MintedRegistration>, RegistryError>;
+
+    /// Lists registrations matching the query, one page at a time.
+    fn list(&self, query: &ListQuery) -> Result<RegistrationPage, RegistryError>;
+
+    fn get(&self, node_id: &NodeId) -> Result<Registration, RegistryError>;
+
+    /// Counts registrations by status and target chip, for dashboards.
+    fn counts(&self) -> Result<StatusCounts, RegistryError>;
+
+    /// Replaces the OTA token with a new one and returns its plaintext. The old token stops
+    /// working at once, and any legacy plaintext token is erased.
+    fn rotate_token(&self, node_id: &NodeId) -> Result<OtaToken, RegistryError>;
+
+    /// Issues a new download ID; the old one stops resolving.
+    fn rotate_download_id(&self, node_id: &NodeId) -> Result<DownloadId, RegistryError>;
+
+    /// Replaces (or with `None`, clears) the hardware metadata.
+    fn set_metadata(
+        &self,
+        node_id: &NodeId,
+        metadata: Option<&HardwareMetadata>,
+    ) -> Result<Registration, RegistryError>;
+
+    /// Sets the provisioning time. Marking an already provisioned registration again
+    /// updates the time.
+    fn mark_provisioned(&self, node_id: &NodeId, at: DateTime<Utc>) -> Result<Registration, RegistryError>;
+
+    /// Takes the plaintext token that a record imported from an older system still carries,
+    /// erases it from storage and makes its hash the registration's token hash. Returns
+    /// `None` when the record has no legacy token.
+    fn consume_legacy_token(&self, node_id: &NodeId) -> Result<Option<OtaToken>, RegistryError>;
+
+    /// Records one flash attempt. A successful attempt also marks the registration
+    /// provisioned at the attempt's time, in the same transaction.
+    fn record_flash(&self, record: &NewFlashRecord) -> Result<FlashRecord, RegistryError>;
+
+    /// The flash attempts of one registration, newest first.
+    fn flash_history(&self, node_id: &NodeId) -> Result<Vec<FlashRecord>, RegistryError>;
+}

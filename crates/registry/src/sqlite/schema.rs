@@ -1,0 +1,96 @@
+//! The versioned schema of the SQLite registry.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Each migration runs in its
+//! own transaction together with the version bump, so a crash never leaves a half-migrated
+//! file. Migrations are only ever appended; an applied one is never edited.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations in order; migration `n` brings the schema from version `n` to `n + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: registrations and flash records.
+    r#"
+    CREATE TABLE node_registrations (
+        id                INTEGER PRIMARY KEY,
+        node_id           TEXT NOT NULL UNIQUE,
+        download_id       TEXT NOT NULL UNIQUE,
+        ota_token_hash    TEXT NOT NULL,
+        hardware_metadata TEXT,
+        target_chip       TEXT CHECK (target_chip IN ('esp32', 'esp32c3', 'esp32s3')),
+        created_at        INTEGER NOT NULL,
+        provisioned_at    INTEGER,
+        house_slug        TEXT,
+        room_id           INTEGER,
+        assigned_house_id INTEGER,
+        assigned_user_id  INTEGER,
+        -- Only records imported from older systems carry a plaintext token here, and
+        -- provisioning erases it on first use.
+        legacy_ota_token  TEXT,
+        mint_key          TEXT,
+        mint_position     INTEGER,
+        status            TEXT GENERATED ALWAYS AS (
+            CASE
+                WHEN house_slug IS NOT NULL OR room_id IS NOT NULL
+                  OR assigned_house_id IS NOT NULL OR assigned_user_id IS NOT NULL THEN 'assigned'
+                WHEN provisioned_at IS NOT NULL THEN 'provisioned'
+                ELSE 'available'
+            END
+        ) VIRTUAL
+    );
+    CREATE INDEX node_registrations_status_chip ON node_registrations (status, target_chip, id);
+    CREATE INDEX node_registrations_created ON node_registrations (created_at, id);
+    CREATE UNIQUE INDEX node_registrations_mint ON node_registrations (mint_key, mint_position)
+        WHERE mint_key IS NOT NULL;
+
+    CREATE TABLE mint_requests (
+        idempotency_key TEXT PRIMARY KEY,
+        fingerprint     TEXT NOT NULL,
+        created_at      INTEGER NOT NULL
+    );
+
+    CREATE TABLE flash_records (
+        id             INTEGER PRIMARY KEY,
+        node_id        TEXT NOT NULL REFERENCES node_registrations (node_id) ON UPDATE CASCADE,
+        attempted_at   INTEGER NOT NULL,
+        port           TEXT NOT NULL,
+        bench_host     TEXT NOT NULL,
+        chip           TEXT,
+        chip_revision  TEXT,
+        mac            TEXT,
+        flash_size     INTEGER,
+        regions        TEXT NOT NULL,
+        outcome        TEXT NOT NULL CHECK (outcome IN ('success', 'failed')),
+        error_code     TEXT,
+        error_message  TEXT
+    );
+    CREATE INDEX flash_records_node ON flash_records (node_id, attempted_at);
+    CREATE INDEX flash_records_mac ON flash_records (mac);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Applies the migrations the file has not seen yet. Returns the version found before, or an
+/// error version when the file is newer than this build.
+pub fn migrate(connection: &mut Connection) -> Result<Result<i64, i64>, rusqlite::Error> {
+    let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Ok(Err(found));
+    }
+
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+
+        // Another process may have migrated while this one waited for the write lock.
+        let current: i64 = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if current > index as i64 {
+            continue;
+        }
+
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(None, "user_version", index as i64 + 1)?;
+        transaction.commit()?;
+    }
+    Ok(Ok(found))
+}

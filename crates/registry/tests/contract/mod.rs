@@ -1,0 +1,292 @@
+//! Behaviour every `Registry` implementation must show. Each check takes a fresh, empty
+//! registry, so the same checks run against the SQLite file and the HTTP client.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use factory_core::{Chip, HardwareMetadata, NodeId, RegistrationStatus};
+use registry::{
+    FlashOutcome, ListQuery, MintRequest, NewFlashRecord, NodeMetadata, RegionDigest, Registry,
+    RegistryError, SortDirection, SortKey,
+};
+
+pub fn mint(registry: &dyn Registry, count: u32, chip: Option<Chip>) -> Vec<registry::MintedRegistration> {
+    let request =
+        MintRequest { count, target_chip: chip, metadata: NodeMetadata::None, idempotency_key: None };
+    registry.mint_batch(&request).expect("minting succeeds")
+}
+
+pub fn unknown_node_id() -> NodeId {
+    "zzzzzzzzzzzzzzzz".parse().unwrap()
+}
+
+pub fn mint_returns_tokens_matching_hashes(registry: &dyn Registry) {
+    let minted = mint(registry, 5, Some(Chip::Esp32c3));
+
+    assert_eq!(minted.len(), 5);
+    for entry in &minted {
+        let stored = registry.get(&entry.registration.node_id).unwrap();
+        assert_eq!(stored, entry.registration);
+        assert!(stored.token_hash.matches(entry.ota_token.expose_secret()));
+        assert_eq!(stored.status(), RegistrationStatus::Available);
+        assert_eq!(stored.target_chip, Some(Chip::Esp32c3));
+    }
+}
+
+pub fn mint_keeps_metadata_per_node(registry: &dyn Registry) {
+    let first =
+        HardwareMetadata::parse(r#"{"target":"esp32s3","strips":[{"index":0,"gpio":4}],"note":"a \"q\""}"#)
+            .unwrap();
+    let second = HardwareMetadata::parse(r#"{"note":"second"}"#).unwrap();
+    let request = MintRequest {
+        count: 2,
+        target_chip: None,
+        metadata: NodeMetadata::PerNode(vec![first.clone(), second.clone()]),
+        idempotency_key: None,
+    };
+
+    let minted = registry.mint_batch(&request).unwrap();
+
+    let stored: Vec<_> =
+        minted.iter().map(|entry| registry.get(&entry.registration.node_id).unwrap()).collect();
+    assert_eq!(stored[0].hardware_metadata.as_ref().map(|m| m.text()), Some(first.text()));
+    assert_eq!(stored[0].target_chip, Some(Chip::Esp32s3));
+    assert_eq!(stored[1].hardware_metadata.as_ref().map(|m| m.text()), Some(second.text()));
+    assert_eq!(stored[1].target_chip, None);
+}
+
+pub fn mint_rejects_bad_counts(registry: &dyn Registry) {
+    for count in [0, registry::MAX_MINT_COUNT + 1] {
+        let request =
+            MintRequest { count, target_chip: None, metadata: NodeMetadata::None, idempotency_key: None };
+        let error = registry.mint_batch(&request).unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "count {count}: {error}");
+    }
+    assert_eq!(registry.counts().unwrap().total, 0);
+}
+
+pub fn mint_with_same_key_replays_batch(registry: &dyn Registry) {
+    let request = MintRequest {
+        count: 3,
+        target_chip: Some(Chip::Esp32),
+        metadata: NodeMetadata::None,
+        idempotency_key: Some("batch-2026-12-04-a".to_owned()),
+    };
+
+    let first = registry.mint_batch(&request).unwrap();
+    let retry = registry.mint_batch(&request).unwrap();
+
+    let first_ids: Vec<_> = first.iter().map(|entry| entry.registration.node_id.clone()).collect();
+    let retry_ids: Vec<_> = retry.iter().map(|entry| entry.registration.node_id.clone()).collect();
+    assert_eq!(first_ids, retry_ids);
+    assert_eq!(registry.counts().unwrap().total, 3);
+    for (old, new) in first.iter().zip(&retry) {
+        let stored = registry.get(&new.registration.node_id).unwrap();
+        assert!(stored.token_hash.matches(new.ota_token.expose_secret()));
+        assert!(!stored.token_hash.matches(old.ota_token.expose_secret()));
+    }
+
+    let different = MintRequest { count: 4, ..request };
+    let error = registry.mint_batch(&different).unwrap_err();
+    assert_eq!(error.code(), "conflict", "{error}");
+}
+
+pub fn list_filters_sorts_and_pages(registry: &dyn Registry) {
+    let c3 = mint(registry, 4, Some(Chip::Esp32c3));
+    mint(registry, 3, Some(Chip::Esp32s3));
+    registry.mark_provisioned(&c3[0].registration.node_id, Utc::now()).unwrap();
+
+    let available = registry
+        .list(&ListQuery { status: Some(RegistrationStatus::Available), ..Default::default() })
+        .unwrap();
+    assert_eq!(available.total, 6);
+    assert!(available.items.iter().all(|r| r.status() == RegistrationStatus::Available));
+
+    let provisioned = registry
+        .list(&ListQuery { status: Some(RegistrationStatus::Provisioned), ..Default::default() })
+        .unwrap();
+    assert_eq!(provisioned.items.len(), 1);
+    assert_eq!(provisioned.items[0].node_id, c3[0].registration.node_id);
+
+    let s3_available = registry
+        .list(&ListQuery {
+            status: Some(RegistrationStatus::Available),
+            target_chip: Some(Chip::Esp32s3),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(s3_available.total, 3);
+
+    let mut pages = Vec::new();
+    for offset in [0, 3, 6] {
+        let page = registry
+            .list(&ListQuery { sort: SortKey::NodeId, offset, limit: 3, ..Default::default() })
+            .unwrap();
+        assert_eq!(page.total, 7);
+        pages.extend(page.items.into_iter().map(|r| r.node_id));
+    }
+    let mut sorted = pages.clone();
+    sorted.sort();
+    assert_eq!(pages, sorted);
+    assert_eq!(pages.iter().collect::<HashSet<_>>().len(), 7);
+
+    let descending = registry
+        .list(&ListQuery {
+            sort: SortKey::NodeId,
+            direction: SortDirection::Descending,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(descending.items.first().map(|r| &r.node_id), sorted.last());
+}
+
+pub fn list_searches_ids_and_mac(registry: &dyn Registry) {
+    let minted = mint(registry, 3, Some(Chip::Esp32c3));
+    let target = &minted[1].registration;
+    registry.record_flash(&flash_record(&target.node_id, FlashOutcome::Failed)).unwrap();
+
+    let by_node = &target.node_id.as_str()[3..11];
+    let by_download = &target.download_id.as_str()[5..20];
+    for search in [by_node, by_download, "AA:BB:CC:11:22:33", "aabbcc112233", "cc:11"] {
+        let page =
+            registry.list(&ListQuery { search: Some(search.to_owned()), ..Default::default() }).unwrap();
+        assert_eq!(page.items.len(), 1, "search {search:?}");
+        assert_eq!(page.items[0].node_id, target.node_id, "search {search:?}");
+    }
+
+    let nothing = registry.list(&ListQuery { search: Some("%".to_owned()), ..Default::default() }).unwrap();
+    assert_eq!(nothing.total, 0);
+}
+
+pub fn list_rejects_bad_limit(registry: &dyn Registry) {
+    for limit in [0, registry::MAX_LIST_LIMIT + 1] {
+        let error = registry.list(&ListQuery { limit, ..Default::default() }).unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "limit {limit}");
+    }
+}
+
+pub fn unknown_node_is_not_found_everywhere(registry: &dyn Registry) {
+    let unknown = unknown_node_id();
+    let results: Vec<Result<(), RegistryError>> = vec![
+        registry.get(&unknown).map(drop),
+        registry.rotate_token(&unknown).map(drop),
+        registry.rotate_download_id(&unknown).map(drop),
+        registry.set_metadata(&unknown, None).map(drop),
+        registry.mark_provisioned(&unknown, Utc::now()).map(drop),
+        registry.consume_legacy_token(&unknown).map(drop),
+        registry.record_flash(&flash_record(&unknown, FlashOutcome::Success)).map(drop),
+        registry.flash_history(&unknown).map(drop),
+    ];
+    for (index, result) in results.into_iter().enumerate() {
+        let error = result.unwrap_err();
+        assert_eq!(error.code(), "registration_not_found", "operation {index}: {error}");
+    }
+    assert_eq!(registry.counts().unwrap().total, 0);
+}
+
+pub fn rotations_replace_credentials(registry: &dyn Registry) {
+    let minted = mint(registry, 1, None).remove(0);
+    let node_id = &minted.registration.node_id;
+
+    let new_token = registry.rotate_token(node_id).unwrap();
+    let stored = registry.get(node_id).unwrap();
+    assert!(stored.token_hash.matches(new_token.expose_secret()));
+    assert!(!stored.token_hash.matches(minted.ota_token.expose_secret()));
+
+    let new_download = registry.rotate_download_id(node_id).unwrap();
+    let stored = registry.get(node_id).unwrap();
+    assert_eq!(stored.download_id, new_download);
+    assert_ne!(stored.download_id, minted.registration.download_id);
+    assert_eq!(&stored.node_id, node_id);
+}
+
+pub fn metadata_can_be_set_and_cleared(registry: &dyn Registry) {
+    let minted = mint(registry, 1, Some(Chip::Esp32)).remove(0);
+    let node_id = &minted.registration.node_id;
+    let metadata = HardwareMetadata::parse(r#"{"strips":[{"index":0,"gpio":13,"enable_gpio":12}]}"#).unwrap();
+
+    let updated = registry.set_metadata(node_id, Some(&metadata)).unwrap();
+    assert_eq!(updated.hardware_metadata.as_ref().map(|m| m.text()), Some(metadata.text()));
+
+    let conflicting = HardwareMetadata::parse(r#"{"target":"esp32s3"}"#).unwrap();
+    assert_eq!(registry.set_metadata(node_id, Some(&conflicting)).unwrap_err().code(), "invalid_input");
+
+    let cleared = registry.set_metadata(node_id, None).unwrap();
+    assert_eq!(cleared.hardware_metadata, None);
+}
+
+pub fn flash_records_build_history(registry: &dyn Registry) {
+    let minted = mint(registry, 1, Some(Chip::Esp32c3)).remove(0);
+    let node_id = &minted.registration.node_id;
+
+    registry.record_flash(&flash_record(node_id, FlashOutcome::Failed)).unwrap();
+    assert_eq!(registry.get(node_id).unwrap().status(), RegistrationStatus::Available);
+
+    let success = registry.record_flash(&flash_record(node_id, FlashOutcome::Success)).unwrap();
+    let stored = registry.get(node_id).unwrap();
+    assert_eq!(stored.status(), RegistrationStatus::Provisioned);
+    assert_eq!(
+        stored.provisioned_at.map(|t| t.timestamp_millis()),
+        Some(success.attempt.attempted_at.timestamp_millis())
+    );
+
+    let history = registry.flash_history(node_id).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].attempt.outcome, FlashOutcome::Success);
+    assert_eq!(history[1].attempt.outcome, FlashOutcome::Failed);
+    assert_eq!(history[1].attempt.error_code.as_deref(), Some("board_stopped_answering"));
+    assert_eq!(history[0].attempt.regions, success.attempt.regions);
+}
+
+pub fn counts_by_status_and_chip(registry: &dyn Registry) {
+    let c3 = mint(registry, 2, Some(Chip::Esp32c3));
+    mint(registry, 1, None);
+    registry.mark_provisioned(&c3[0].registration.node_id, Utc::now()).unwrap();
+
+    let counts = registry.counts().unwrap();
+    assert_eq!(counts.total, 3);
+    assert_eq!(counts.available, 2);
+    assert_eq!(counts.provisioned, 1);
+    assert_eq!(counts.available_by_chip.get("esp32c3"), Some(&1));
+    assert_eq!(counts.available_by_chip.get("unspecified"), Some(&1));
+}
+
+pub fn flash_record(node_id: &NodeId, outcome: FlashOutcome) -> NewFlashRecord {
+    let failed = outcome == FlashOutcome::Failed;
+    NewFlashRecord {
+        node_id: node_id.clone(),
+        attempted_at: Utc::now(),
+        port: "/dev/ttyUSB0".to_owned(),
+        bench_host: "bench-1".to_owned(),
+        chip: Some(Chip::Esp32c3),
+        chip_revision: Some("v0.4".to_owned()),
+        mac: Some("aa:bb:cc:11:22:33".to_owned()),
+        flash_size: Some(4 * 1024 * 1024),
+        regions: vec![RegionDigest { offset: 0x10000, size: 1024, sha256: "ab".repeat(32) }],
+        outcome,
+        error_code: failed.then(|| "board_stopped_answering".to_owned()),
+        error_message: failed.then(|| "the board stopped answering".to_owned()),
+    }
+}
+
+/// Runs every contract check, each against a registry from `fresh`.
+pub fn run_all(fresh: &dyn Fn() -> Box<dyn Registry>) {
+    let checks: [(&str, fn(&dyn Registry)); 12] = [
+        ("mint_returns_tokens_matching_hashes", mint_returns_tokens_matching_hashes),
+        ("mint_keeps_metadata_per_node", mint_keeps_metadata_per_node),
+        ("mint_rejects_bad_counts", mint_rejects_bad_counts),
+        ("mint_with_same_key_replays_batch", mint_with_same_key_replays_batch),
+        ("list_filters_sorts_and_pages", list_filters_sorts_and_pages),
+        ("list_searches_ids_and_mac", list_searches_ids_and_mac),
+        ("list_rejects_bad_limit", list_rejects_bad_limit),
+        ("unknown_node_is_not_found_everywhere", unknown_node_is_not_found_everywhere),
+        ("rotations_replace_credentials", rotations_replace_credentials),
+        ("metadata_can_be_set_and_cleared", metadata_can_be_set_and_cleared),
+        ("flash_records_build_history", flash_records_build_history),
+        ("counts_by_status_and_chip", counts_by_status_and_chip),
+    ];
+    for (name, check) in checks {
+        eprintln!("contract check: {name}");
+        check(fresh().as_ref());
+    }
+}

@@ -1,0 +1,139 @@
+//! The SQLite registry on real temporary files: the contract checks, batch atomicity,
+//! concurrency and what the file contains.
+
+mod contract;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use factory_core::{Chip, NodeId, TokenHash};
+use registry::{ListQuery, MintRequest, NodeMetadata, Registry, SqliteRegistry};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+fn database_in(folder: &TempDir) -> PathBuf {
+    folder.path().join("registry.sqlite3")
+}
+
+#[test]
+fn sqlite_passes_contract() {
+    let folder = TempDir::new().unwrap();
+    let counter = std::cell::Cell::new(0);
+    contract::run_all(&|| {
+        counter.set(counter.get() + 1);
+        let path = folder.path().join(format!("contract-{}.sqlite3", counter.get()));
+        Box::new(SqliteRegistry::open(&path).unwrap())
+    });
+}
+
+#[test]
+fn mint_ten_thousand_in_one_batch() {
+    let folder = TempDir::new().unwrap();
+    let registry = SqliteRegistry::open(&database_in(&folder)).unwrap();
+
+    let minted = contract::mint(&registry, 10_000, Some(Chip::Esp32s3));
+
+    let node_ids: HashSet<_> = minted.iter().map(|entry| entry.registration.node_id.clone()).collect();
+    let download_ids: HashSet<_> =
+        minted.iter().map(|entry| entry.registration.download_id.clone()).collect();
+    assert_eq!(node_ids.len(), 10_000);
+    assert_eq!(download_ids.len(), 10_000);
+    assert_eq!(registry.counts().unwrap().available_by_chip.get("esp32s3"), Some(&10_000));
+}
+
+#[test]
+fn failure_mid_batch_leaves_no_rows() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    let registry = SqliteRegistry::open(&path).unwrap();
+    contract::mint(&registry, 10, None);
+
+    // A trigger makes the 5,000th insert of the next batch fail, the way a full disk or an I/O
+    // error would half-way through.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail_mid_batch BEFORE INSERT ON node_registrations \
+             WHEN (SELECT count(*) FROM node_registrations) >= 5010 \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    let request =
+        MintRequest { count: 10_000, target_chip: None, metadata: NodeMetadata::None, idempotency_key: None };
+
+    let error = registry.mint_batch(&request).unwrap_err();
+
+    assert!(error.to_string().contains("injected failure"), "{error}");
+    assert_eq!(registry.counts().unwrap().total, 10);
+    assert_eq!(row_count(&path), 10);
+}
+
+#[test]
+fn four_threads_minting_get_distinct_ids() {
+    let folder = TempDir::new().unwrap();
+    let path = Arc::new(database_in(&folder));
+    SqliteRegistry::open(&path).unwrap();
+
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let path = Arc::clone(&path);
+            std::thread::spawn(move || {
+                let registry = SqliteRegistry::open(&path).unwrap();
+                (0..10)
+                    .flat_map(|_| contract::mint(&registry, 250, None))
+                    .map(|entry| entry.registration.node_id)
+                    .collect::<Vec<NodeId>>()
+            })
+        })
+        .collect();
+    let all: Vec<NodeId> = threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect();
+
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 10_000);
+    assert_eq!(row_count(&path), 10_000);
+}
+
+#[test]
+fn database_bytes_never_contain_plaintext_tokens() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    let registry = SqliteRegistry::open(&path).unwrap();
+
+    let mut tokens: Vec<String> = contract::mint(&registry, 200, None)
+        .into_iter()
+        .map(|entry| entry.ota_token.expose_secret().to_owned())
+        .collect();
+    let first_page = registry.list(&ListQuery { limit: 5, ..Default::default() }).unwrap();
+    let rotated: Vec<String> = first_page
+        .items
+        .iter()
+        .map(|registration| registry.rotate_token(&registration.node_id).unwrap().expose_secret().to_owned())
+        .collect();
+    tokens.extend(rotated.iter().cloned());
+
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(folder.path()).unwrap() {
+        stored.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    for token in &rotated {
+        assert!(
+            contains(&stored, TokenHash::of(token).as_str().as_bytes()),
+            "the current token hash is stored"
+        );
+    }
+    for token in &tokens {
+        assert!(!contains(&stored, token.as_bytes()), "a plaintext token is in the database files");
+    }
+}
+
+fn row_count(path: &Path) -> i64 {
+    Connection::open(path)
+        .unwrap()
+        .query_row("SELECT count(*) FROM node_registrations", [], |row| row.get(0))
+        .unwrap()
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
