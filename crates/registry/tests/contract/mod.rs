@@ -269,9 +269,12 @@ pub fn flash_record(node_id: &NodeId, outcome: FlashOutcome) -> NewFlashRecord {
     }
 }
 
+/// A contract check and its name.
+type Check = (&'static str, fn(&dyn Registry));
+
 /// Runs every contract check, each against a registry from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Box<dyn Registry>) {
-    let checks: [(&str, fn(&dyn Registry)); 12] = [
+    let checks: [Check; 12] = [
         ("mint_returns_tokens_matching_hashes", mint_returns_tokens_matching_hashes),
         ("mint_keeps_metadata_per_node", mint_keeps_metadata_per_node),
         ("mint_rejects_bad_counts", mint_rejects_bad_counts),
