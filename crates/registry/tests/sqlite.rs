@@ -127,6 +127,55 @@ fn database_bytes_never_contain_plaintext_tokens() {
     }
 }
 
+#[test]
+fn legacy_token_is_consumed_once() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    let registry = SqliteRegistry::open(&path).unwrap();
+    let node_id = contract::mint(&registry, 1, None).remove(0).registration.node_id;
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE node_registrations SET legacy_ota_token = 'old-plain-token-42' WHERE node_id = ?1",
+            [node_id.as_str()],
+        )
+        .unwrap();
+    assert!(registry.get(&node_id).unwrap().has_legacy_token);
+
+    let token = registry.consume_legacy_token(&node_id).unwrap().expect("a legacy token");
+
+    assert_eq!(token.expose_secret(), "old-plain-token-42");
+    let stored = registry.get(&node_id).unwrap();
+    assert!(!stored.has_legacy_token);
+    assert!(stored.token_hash.matches("old-plain-token-42"));
+    assert_eq!(registry.consume_legacy_token(&node_id).unwrap(), None);
+}
+
+#[test]
+fn database_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let folder = TempDir::new().unwrap();
+    let path = folder.path().join("nested/folder/registry.sqlite3");
+    SqliteRegistry::open(&path).unwrap();
+
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn newer_schema_is_rejected() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    SqliteRegistry::open(&path).unwrap();
+    Connection::open(&path).unwrap().pragma_update(None, "user_version", 999).unwrap();
+
+    let error = SqliteRegistry::open(&path).err().expect("a newer schema fails to open");
+
+    assert_eq!(error.code(), "schema_too_new");
+    assert!(error.to_string().contains("update Node Factory"), "{error}");
+}
+
 fn row_count(path: &Path) -> i64 {
     Connection::open(path)
         .unwrap()
