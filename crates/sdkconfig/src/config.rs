@@ -18,7 +18,7 @@ const DEPRECATED_START: &str = "# Deprecated options for backward compatibility"
 const DEPRECATED_END: &str = "# End of deprecated options";
 
 /// The comment that ESP-IDF 6 writes directly above an assignment whose value the tool inferred
-/// from the Kconfig defaults. A value below it may be replaced by the Kconfig default, so an
+/// from the Kconfig defaults. The tool may replace such a value with the Kconfig default, so an
 /// edited assignment must lose this line.
 const DEFAULT_PRAGMA: &str = "# default:";
 
@@ -84,6 +84,27 @@ enum LineKind<'a> {
     Other,
 }
 
+/// The assignments of the main body, from `SdkConfig::scan_main_body`.
+struct MainBodyScan<'a> {
+    assignments: Vec<ScannedAssignment<'a>>,
+    /// The `# default:` lines after the last assignment, which would mark the next one.
+    pending_pragmas: Vec<usize>,
+}
+
+struct ScannedAssignment<'a> {
+    /// The option name with its `CONFIG_` prefix.
+    name: &'a str,
+    line: usize,
+    /// The `# default:` lines that mark this assignment as inferred rather than user-set.
+    default_pragmas: Vec<usize>,
+}
+
+impl<'a> MainBodyScan<'a> {
+    fn assignments_of(self, key: &ConfigKey) -> Vec<ScannedAssignment<'a>> {
+        self.assignments.into_iter().filter(|assignment| assignment.name == key.as_str()).collect()
+    }
+}
+
 impl SdkConfig {
     /// Parses sdkconfig text. Every text parses: lines that are not assignments are kept as they
     /// are, as the config tool skips them.
@@ -128,15 +149,15 @@ impl SdkConfig {
     /// Returns the value the config tool loads for `key`, or `None` when the main body has no
     /// assignment of it that the tool accepts.
     ///
-    /// The last user-set assignment wins. When every assignment has a `# default:` line above
-    /// it, the last of those wins. `# CONFIG_X is not set` reads as `Bool(false)`. Each key is
-    /// read on its own: choice groups, where one member set to y unsets the others, need the
-    /// Kconfig files and are not modelled.
+    /// The last user-set assignment wins. When every assignment is marked by a `# default:` line,
+    /// the last of those wins. `# CONFIG_X is not set` reads as `Bool(false)`. Each key is read
+    /// on its own: choice groups, where one member set to y unsets the others, need the Kconfig
+    /// files and are not modelled.
     pub fn get(&self, key: &ConfigKey) -> Option<ConfigValue> {
         let mut user_set = None;
         let mut inferred = None;
-        for index in self.assignment_indices(key) {
-            let value = match line_kind(&self.lines[index].text) {
+        for assignment in self.scan_main_body(self.lines.len()).assignments_of(key) {
+            let value = match line_kind(&self.lines[assignment.line].text) {
                 LineKind::Assignment { value, .. } => parse_value(value),
                 LineKind::NotSet { .. } => Some(ConfigValue::Bool(false)),
                 _ => None,
@@ -145,10 +166,10 @@ impl SdkConfig {
                 continue;
             };
 
-            if self.has_default_pragma_above(index) {
-                inferred = Some(value);
-            } else {
+            if assignment.default_pragmas.is_empty() {
                 user_set = Some(value);
+            } else {
+                inferred = Some(value);
             }
         }
         user_set.or(inferred)
@@ -157,35 +178,41 @@ impl SdkConfig {
     /// Sets `key` to `value` in the main body.
     ///
     /// The first assignment of the key, in either the `=` or the `is not set` form, is replaced in
-    /// place, and later ones are removed. A `# default:` line directly above any of them is
-    /// removed too. A key without an assignment is added after the last non-blank line of the
-    /// main body, which puts it before the deprecated-options block and before trailing blank
-    /// lines.
+    /// place, and later ones are removed. The `# default:` lines that mark any of them are
+    /// removed too, so that the tool keeps the new value. A key without an assignment is added
+    /// after the last non-blank line of the main body, which puts it before the
+    /// deprecated-options block and before trailing blank lines.
     pub fn set(&mut self, key: &ConfigKey, value: &ConfigValue) -> Result<(), SdkConfigError> {
         let text = render_assignment(key, value)?;
-        let indices = self.assignment_indices(key);
+        let assignments = self.scan_main_body(self.lines.len()).assignments_of(key);
 
-        let Some((&first, _)) = indices.split_first() else {
+        let Some(first_line) = assignments.first().map(|assignment| assignment.line) else {
             let index = self.insertion_index();
+            // A `# default:` line that no assignment follows yet would mark the new line.
+            let dangling_pragmas = self.scan_main_body(index).pending_pragmas;
             self.lines.insert(index, Line { text, ending: self.line_ending });
+            self.remove_lines(&dangling_pragmas);
             return Ok(());
         };
 
-        self.lines[first].text = text;
-        let mut removed: Vec<usize> = indices[1..].to_vec();
-        removed.extend(indices.iter().filter(|&&index| self.has_default_pragma_above(index)).map(|i| i - 1));
+        let mut removed: Vec<usize> = assignments[1..].iter().map(|assignment| assignment.line).collect();
+        removed.extend(assignments.iter().flat_map(|assignment| assignment.default_pragmas.iter().copied()));
+        self.lines[first_line].text = text;
         self.remove_lines(&removed);
         Ok(())
     }
 
-    /// Removes every assignment of `key` from the main body, with the `# default:` line directly
-    /// above each. Returns whether any line was removed.
+    /// Removes every assignment of `key` from the main body, with the `# default:` lines that
+    /// mark them. Returns whether any line was removed.
     pub fn remove(&mut self, key: &ConfigKey) -> bool {
-        let indices = self.assignment_indices(key);
-        let mut removed = indices.clone();
-        removed.extend(indices.iter().filter(|&&index| self.has_default_pragma_above(index)).map(|i| i - 1));
+        let assignments = self.scan_main_body(self.lines.len()).assignments_of(key);
+        let removed: Vec<usize> = assignments
+            .iter()
+            .flat_map(|assignment| assignment.default_pragmas.iter().copied().chain([assignment.line]))
+            .collect();
+        let found = !assignments.is_empty();
         self.remove_lines(&removed);
-        !indices.is_empty()
+        found
     }
 
     /// Serializes the file. The bytes include every value in plain text, secrets too.
@@ -208,42 +235,35 @@ impl SdkConfig {
         text
     }
 
-    /// Returns the indices of the main-body lines that assign `key`, in file order.
-    fn assignment_indices(&self, key: &ConfigKey) -> Vec<usize> {
-        let in_deprecated_block = self.deprecated_block_mask();
-        self.lines
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| !in_deprecated_block[*index])
-            .filter(|(_, line)| match line_kind(&line.text) {
-                LineKind::Assignment { name, .. } | LineKind::NotSet { name } => name == key.as_str(),
-                _ => false,
-            })
-            .map(|(index, _)| index)
-            .collect()
-    }
+    /// Finds the assignments among the first `end` lines, outside deprecated-options blocks.
+    ///
+    /// This follows how the config tool (esp-idf-kconfig 3.14) loads a file: a `# default:` line
+    /// marks the next assignment line, whatever comments or blank lines come between, and the
+    /// comments that open and close a deprecated-options block cancel it.
+    fn scan_main_body(&self, end: usize) -> MainBodyScan<'_> {
+        let mut scan = MainBodyScan { assignments: Vec::new(), pending_pragmas: Vec::new() };
+        let mut in_deprecated_block = false;
 
-    /// Marks each line that belongs to a deprecated-options block, its two comments included.
-    fn deprecated_block_mask(&self) -> Vec<bool> {
-        let mut in_block = false;
-        self.lines
-            .iter()
-            .map(|line| match line_kind(&line.text) {
+        for (index, line) in self.lines[..end].iter().enumerate() {
+            match line_kind(&line.text) {
                 LineKind::DeprecatedStart => {
-                    in_block = true;
-                    true
+                    in_deprecated_block = true;
+                    scan.pending_pragmas.clear();
                 }
-                LineKind::DeprecatedEnd if in_block => {
-                    in_block = false;
-                    true
+                LineKind::DeprecatedEnd => {
+                    in_deprecated_block = false;
+                    scan.pending_pragmas.clear();
                 }
-                _ => in_block,
-            })
-            .collect()
-    }
-
-    fn has_default_pragma_above(&self, index: usize) -> bool {
-        index > 0 && matches!(line_kind(&self.lines[index - 1].text), LineKind::DefaultPragma)
+                _ if in_deprecated_block => {}
+                LineKind::DefaultPragma => scan.pending_pragmas.push(index),
+                LineKind::Assignment { name, .. } | LineKind::NotSet { name } => {
+                    let default_pragmas = std::mem::take(&mut scan.pending_pragmas);
+                    scan.assignments.push(ScannedAssignment { name, line: index, default_pragmas });
+                }
+                LineKind::Other => {}
+            }
+        }
+        scan
     }
 
     /// Returns the index at which a new assignment goes: after the last non-blank line before the first
@@ -302,7 +322,8 @@ fn line_kind(text: &str) -> LineKind<'_> {
         }
     }
 
-    match text {
+    // The tool compares these comments with leading whitespace removed as well.
+    match text.trim_start() {
         DEFAULT_PRAGMA => LineKind::DefaultPragma,
         DEPRECATED_START => LineKind::DeprecatedStart,
         DEPRECATED_END => LineKind::DeprecatedEnd,

@@ -1,12 +1,13 @@
 //! Reads and patches ESP-IDF `sdkconfig` files, keeping every byte that a patch does not change.
 //!
-//! The rules follow ESP-IDF's config tool (esp-idf-kconfig) as it loads and writes these files:
+//! The rules follow ESP-IDF's config tool (esp-idf-kconfig, checked against version 3.14) as it
+//! loads and writes these files:
 //! - it removes trailing whitespace from each line, so CRLF line endings are harmless;
 //! - `CONFIG_X=value` and `# CONFIG_X is not set` assign a value, and other lines are comments;
 //! - a string value is the first quoted token, in which a backslash followed by any character
 //!   stands for that character, and the tool writes `\` as `\\` first, then `"` as `\"`;
-//! - the last user-set assignment of a key wins, and an assignment with a `# default:` line
-//!   directly above it was inferred rather than set by the user;
+//! - the last user-set assignment of a key wins, and an assignment after a `# default:` line
+//!   (with only comments or blank lines between) was inferred rather than set by the user;
 //! - values in the block from `# Deprecated options for backward compatibility` to
 //!   `# End of deprecated options` are ignored on load.
 //!

@@ -37,6 +37,7 @@ pub(crate) fn render_assignment(key: &ConfigKey, value: &ConfigValue) -> Result<
 /// Without the Kconfig files the option's type is unknown, so the text decides it:
 /// - a leading `"` makes a string: the first quoted token, unescaped, with anything after
 ///   the closing quote ignored as the tool does;
+/// - other text first loses an inline comment, which starts at the first `#` after whitespace;
 /// - a leading `y` or `n` makes a bool, because the tool reads only the first character of a
 ///   bool value and no other type can start with these letters;
 /// - `0x` or `0X` followed by hex digits makes a hex number, kept as written;
@@ -45,6 +46,8 @@ pub(crate) fn parse_value(text: &str) -> Option<ConfigValue> {
     if text.starts_with('"') {
         return parse_quoted(text).map(ConfigValue::String);
     }
+
+    let text = strip_inline_comment(text);
     if text.starts_with('y') {
         return Some(ConfigValue::Bool(true));
     }
@@ -63,6 +66,15 @@ pub(crate) fn parse_value(text: &str) -> Option<ConfigValue> {
         return number.parse().ok().map(ConfigValue::Int);
     }
     None
+}
+
+fn strip_inline_comment(text: &str) -> &str {
+    let comment_start =
+        text.char_indices().find(|&(index, c)| c == '#' && text[..index].ends_with(char::is_whitespace));
+    match comment_start {
+        Some((index, _)) => text[..index].trim_end(),
+        None => text,
+    }
 }
 
 /// Escapes a string value: `\` first, then `"`, so that the backslashes added for quotes are
@@ -179,7 +191,11 @@ mod tests {
             (r#""ends in backslash\"#, None),
             ("unquoted", None),
             ("", None),
-            ("12 # comment", None),
+            ("12 # comment", Some(ConfigValue::Int(12))),
+            ("0x1F\t# comment # more", Some(ConfigValue::Hex("0x1F".to_owned()))),
+            ("n  #", Some(ConfigValue::Bool(false))),
+            ("12#comment", None),
+            ("# comment only", None),
             ("0x", None),
             ("99999999999999999999", None),
         ];

@@ -41,6 +41,7 @@ fn apply(before: &str, edits: &[Edit]) -> String {
 #[test]
 fn edit_cases_keep_other_bytes() {
     let deprecated_after = format!("CONFIG_A=y\n\n{DEPRECATED_BLOCK}");
+    let dangling_before_block = format!("CONFIG_A=y\n# default:\n\n{DEPRECATED_BLOCK}");
     let cases: Vec<(&str, &str, Vec<Edit>, String)> = vec![
         (
             "unchanged without edits",
@@ -151,10 +152,34 @@ fn edit_cases_keep_other_bytes() {
             "# default:\nCONFIG_B=1\nCONFIG_A=2\n".into(),
         ),
         (
-            "default line not directly above kept",
+            "default line separated by blank line dropped",
             "# default:\n\nCONFIG_A=1\n",
             vec![Set("CONFIG_A", int(2))],
-            "# default:\n\nCONFIG_A=2\n".into(),
+            "\nCONFIG_A=2\n".into(),
+        ),
+        (
+            "every default line marking the assignment dropped",
+            "# default:\n  # default:\n# note\nCONFIG_A=1\n",
+            vec![Set("CONFIG_A", int(2))],
+            "# note\nCONFIG_A=2\n".into(),
+        ),
+        (
+            "default line consumed by another assignment kept",
+            "# default:\nCONFIG_B=1\n\nCONFIG_A=1\n",
+            vec![Set("CONFIG_A", int(2))],
+            "# default:\nCONFIG_B=1\n\nCONFIG_A=2\n".into(),
+        ),
+        (
+            "dangling default line dropped on append",
+            "CONFIG_A=y\n# default:\n",
+            vec![Set("CONFIG_B", int(1))],
+            "CONFIG_A=y\nCONFIG_B=1\n".into(),
+        ),
+        (
+            "dangling default line before deprecated block dropped on append",
+            dangling_before_block.as_str(),
+            vec![Set("CONFIG_B", int(1))],
+            format!("CONFIG_A=y\nCONFIG_B=1\n\n{DEPRECATED_BLOCK}"),
         ),
         (
             "deprecated block untouched, append goes before it",
@@ -264,6 +289,7 @@ fn parse_detects_line_ending_from_first_line() {
 fn get_follows_tool_rules() {
     let body_then_block = format!("CONFIG_A=1\n{DEPRECATED_BLOCK}");
     let block_then_body = format!("{DEPRECATED_BLOCK}CONFIG_A=3\n");
+    let cancelled_by_block = format!("CONFIG_A=1\n# default:\n{DEPRECATED_BLOCK}CONFIG_A=2\n");
     let cases: Vec<(&str, &str, Option<ConfigValue>)> = vec![
         ("missing key", "CONFIG_B=1\n", None),
         ("last assignment wins", "CONFIG_A=1\nCONFIG_A=2\n", Some(int(2))),
@@ -285,6 +311,18 @@ fn get_follows_tool_rules() {
         ("malformed later assignment ignored", "CONFIG_A=\"x\"\nCONFIG_A=unquoted\n", Some(string("x"))),
         ("escapes read as the character", "CONFIG_A=\"a\\\\b\\\"c\\n\"\n", Some(string("a\\b\"cn"))),
         ("commented-out assignment ignored", "# CONFIG_A=512\n", None),
+        ("inline comment after number ignored", "CONFIG_A=7 # note\n", Some(int(7))),
+        (
+            "default line marks assignment after comments",
+            "CONFIG_A=1\n# default:\n# c\n\nCONFIG_A=2\n",
+            Some(int(1)),
+        ),
+        (
+            "default line consumed by other key",
+            "CONFIG_A=1\n# default:\nCONFIG_B=1\nCONFIG_A=2\n",
+            Some(int(2)),
+        ),
+        ("default line cancelled by block comments", &cancelled_by_block, Some(int(2))),
         ("assignment after deprecated block read", &block_then_body, Some(int(3))),
     ];
     for (name, text, expected) in cases {
