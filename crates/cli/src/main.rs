@@ -1,1 +1,106 @@
-fn main() {}
+//! `node-factory`: the command line of Node Factory.
+//!
+//! Records go to stdout; logs, progress and errors go to stderr. The exit status is 0 on
+//! success, 2 for invalid input and 1 for every other failure.
+
+mod commands;
+mod failure;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bench::BenchSettings;
+use clap::{Args, Parser, Subcommand};
+use registry::{Registry, SqliteRegistry};
+
+use crate::failure::Failure;
+
+#[derive(Parser)]
+#[command(name = "node-factory", version, about = "Mint, provision and flash UltraLights nodes")]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every command shares.
+#[derive(Args)]
+struct GlobalArgs {
+    /// The registry: a SQLite file path. Default: registry.sqlite3 in the platform data folder.
+    #[arg(long, global = true, env = "NODE_FACTORY_REGISTRY", value_name = "PATH")]
+    registry: Option<PathBuf>,
+
+    /// The folder holding one <download ID>/ folder of OTA images per node.
+    #[arg(long, global = true, env = "FIRMWARE_DIR", value_name = "DIR")]
+    firmware_dir: Option<PathBuf>,
+
+    /// The base URL nodes download firmware from; manifest URLs start with it.
+    #[arg(long, global = true, env = "NODE_FACTORY_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+
+    /// Log more on stderr: -v for progress messages, -vv for protocol detail.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Mint new registrations and print them with their OTA tokens (shown only this once).
+    Generate(commands::generate::GenerateArgs),
+    /// List registrations.
+    List(commands::list::ListArgs),
+    /// Show one registration.
+    Show(commands::show::ShowArgs),
+    /// Write a registration's identity into sdkconfig files.
+    Provision(commands::provision::ProvisionArgs),
+}
+
+impl GlobalArgs {
+    fn open_registry(&self) -> Result<Box<dyn Registry>, Failure> {
+        let path = self.registry.clone().unwrap_or_else(bench::default_registry_path);
+        let registry = SqliteRegistry::open(&path)?;
+        Ok(Box::new(registry))
+    }
+
+    fn settings(&self) -> Result<BenchSettings, Failure> {
+        let mut settings = BenchSettings::default();
+        if let Some(dir) = &self.firmware_dir {
+            settings.firmware_dir = dir.clone();
+        }
+        if let Some(url) = &self.public_url {
+            settings.public_url = factory_core::validate_public_url(url).map_err(Failure::invalid)?;
+        }
+        Ok(settings)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+
+    let result = match &cli.command {
+        Command::Generate(args) => commands::generate::run(&cli.global, args),
+        Command::List(args) => commands::list::run(&cli.global, args),
+        Command::Show(args) => commands::show::run(&cli.global, args),
+        Command::Provision(args) => commands::provision::run(&cli.global, args),
+    };
+
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default_level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NODE_FACTORY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}

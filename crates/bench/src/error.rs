@@ -1,0 +1,111 @@
+//! The one error type of the workflows.
+
+use std::path::PathBuf;
+
+use factory_core::{CoreError, NodeId, OtaToken};
+use registry::RegistryError;
+use sdkconfig::SdkConfigError;
+
+/// A workflow that failed. [`code`](BenchError::code) is stable for front ends, and
+/// [`is_invalid_input`](BenchError::is_invalid_input) tells input mistakes from failures.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+
+    #[error(transparent)]
+    SdkConfig(#[from] SdkConfigError),
+
+    #[error(transparent)]
+    Domain(#[from] CoreError),
+
+    #[error(
+        "the OTA token does not match registration {node_id}; use the token printed when it was minted, or rotate the token"
+    )]
+    TokenMismatch { node_id: NodeId },
+
+    #[error(
+        "registration {node_id} needs its OTA token; give the token printed when it was minted, or rotate the token to mint a new one"
+    )]
+    TokenRequired { node_id: NodeId },
+
+    #[error(
+        "registration {node_id} has no target chip and {path} has no CONFIG_IDF_TARGET; set the chip in the registration's metadata or run idf.py set-target in the project"
+    )]
+    NoTargetChip { node_id: NodeId, path: PathBuf },
+
+    #[error("no sdkconfig file was given; name at least one file to patch")]
+    NoConfigFiles,
+
+    #[error("metadata file {path}: {reason}")]
+    MetadataFile { path: PathBuf, reason: String },
+
+    #[error("failed to {action} {path}: {source}; check that the folder is writable")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A step failed after the registry had already changed. The new token, when there is
+    /// one, travels with the error so the caller can show it: it exists nowhere else.
+    /// `Display` leaves the token out, so logging this error leaks nothing.
+    #[error("{source} (the registry change before it was kept: {committed})")]
+    AfterRegistryChange { source: Box<BenchError>, committed: String, new_token: Option<OtaToken> },
+}
+
+impl BenchError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            BenchError::Registry(error) => error.code(),
+            BenchError::SdkConfig(SdkConfigError::TargetMismatch { .. }) => "target_mismatch",
+            BenchError::SdkConfig(SdkConfigError::Patch { reason, .. })
+                if matches!(**reason, SdkConfigError::TargetMismatch { .. }) =>
+            {
+                "target_mismatch"
+            }
+            BenchError::SdkConfig(SdkConfigError::NotFound { .. }) => "file_not_found",
+            BenchError::SdkConfig(_) => "sdkconfig_invalid",
+            BenchError::Domain(_) => "invalid_input",
+            BenchError::TokenMismatch { .. } => "token_mismatch",
+            BenchError::TokenRequired { .. } => "token_required",
+            BenchError::NoTargetChip { .. } => "no_target_chip",
+            BenchError::NoConfigFiles => "invalid_input",
+            BenchError::MetadataFile { .. } => "metadata_invalid",
+            BenchError::Io { .. } => "io_failed",
+            BenchError::AfterRegistryChange { source, .. } => source.code(),
+        }
+    }
+
+    /// True when the user can fix the failure by changing what they supplied.
+    pub fn is_invalid_input(&self) -> bool {
+        match self {
+            BenchError::Registry(error) => {
+                matches!(
+                    error,
+                    RegistryError::NotFound { .. }
+                        | RegistryError::InvalidInput { .. }
+                        | RegistryError::Domain(_)
+                )
+            }
+            BenchError::SdkConfig(error) => !matches!(
+                error,
+                SdkConfigError::Read { .. }
+                    | SdkConfigError::Write { .. }
+                    | SdkConfigError::ChangedSinceRead { .. }
+            ),
+            BenchError::Io { .. } => false,
+            BenchError::AfterRegistryChange { source, .. } => source.is_invalid_input(),
+            _ => true,
+        }
+    }
+
+    /// The token minted before the failure, if any.
+    pub fn recovered_token(&self) -> Option<&OtaToken> {
+        match self {
+            BenchError::AfterRegistryChange { new_token, .. } => new_token.as_ref(),
+            _ => None,
+        }
+    }
+}

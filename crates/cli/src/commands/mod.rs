@@ -1,0 +1,13 @@
+//! One module per subcommand.
+
+pub mod generate;
+pub mod list;
+pub mod provision;
+pub mod show;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Formats a time the way every command prints it.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
