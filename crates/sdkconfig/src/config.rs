@@ -266,8 +266,9 @@ impl SdkConfig {
         scan
     }
 
-    /// Returns the index at which a new assignment goes: after the last non-blank line before the first
-    /// deprecated-options block, or before the trailing blank lines of a file without one.
+    /// Returns the index at which a new assignment goes: after the last non-blank line before
+    /// the first deprecated-options block, or before the trailing blank lines of a file without
+    /// one.
     fn insertion_index(&self) -> usize {
         let body_end = self
             .lines

@@ -36,12 +36,12 @@ pub struct NodeIdentity<'a> {
 }
 
 impl SdkConfig {
-    /// Writes `identity` into the file: the node ID, OTA manifest URL, OTA token, target chip
+    /// Sets the identity keys in memory: the node ID, OTA manifest URL, OTA token, target chip
     /// and metadata keys, then the metadata's `sdkconfig` overrides in the order given.
     ///
     /// Rejects a file whose `CONFIG_IDF_TARGET` names another chip than the registration, because
     /// firmware built for one chip does not boot on another. A file without `CONFIG_IDF_TARGET`
-    /// is not checked. On error the file is left as it was.
+    /// is not checked. On error `self` is left as it was.
     pub fn apply_identity(&mut self, identity: &NodeIdentity<'_>) -> Result<(), SdkConfigError> {
         self.check_target(identity)?;
         let assignments = identity_assignments(identity)?;
