@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building and testing Node Factory needs on Debian 12 or Ubuntu 22.04+:
+# Debian packages (only those missing), Rust components, Python tools and npm packages.
+# Safe to run again; it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(
+    build-essential pkg-config python3-pip
+    # The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests.
+    libwebkit2gtk-4.1-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libudev-dev
+    xvfb xauth webkit2gtk-driver
+    # Browser tests of the front end, and screenshots of the real window.
+    chromium imagemagick
+)
+
+missing=()
+for package in "${apt_packages[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    sudo_prefix=""
+    [ "$(id -u)" -eq 0 ] || sudo_prefix="sudo"
+    $sudo_prefix apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_prefix apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if command -v rustup >/dev/null 2>&1; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || true
+fi
+
+# esptool checks the simulated boards as an independent client of the serial protocol.
+esptool_version="5.6.0"
+if ! python3 -m esptool version 2>/dev/null | grep -q "$esptool_version"; then
+    python3 -m pip install --quiet --disable-pip-version-check "esptool==$esptool_version" \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "esptool==$esptool_version"
+fi
+
+if [ -f ui/package-lock.json ]; then
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
