@@ -40,6 +40,12 @@ pub enum BenchError {
     #[error("metadata file {path}: {reason}")]
     MetadataFile { path: PathBuf, reason: String },
 
+    #[error("ESP-IDF's idf.py was not found (looked at {}); install ESP-IDF and run its export.sh before starting Node Factory, or set the ESP-IDF folder in the settings", searched.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", "))]
+    IdfNotFound { searched: Vec<PathBuf> },
+
+    #[error("idf.py build failed (exit status {}); the last lines it printed:\n{last_lines}", status.map(|code| code.to_string()).unwrap_or_else(|| "none, killed by a signal".to_owned()))]
+    BuildFailed { status: Option<i32>, last_lines: String },
+
     #[error("failed to {action} {path}: {source}; check that the folder is writable")]
     Io {
         action: &'static str,
@@ -74,6 +80,8 @@ impl BenchError {
             BenchError::NoConfigFiles => "invalid_input",
             BenchError::MetadataFile { .. } => "metadata_invalid",
             BenchError::Io { .. } => "io_failed",
+            BenchError::IdfNotFound { .. } => "idf_not_found",
+            BenchError::BuildFailed { .. } => "build_failed",
             BenchError::AfterRegistryChange { source, .. } => source.code(),
         }
     }
@@ -95,7 +103,7 @@ impl BenchError {
                     | SdkConfigError::Write { .. }
                     | SdkConfigError::ChangedSinceRead { .. }
             ),
-            BenchError::Io { .. } => false,
+            BenchError::Io { .. } | BenchError::IdfNotFound { .. } | BenchError::BuildFailed { .. } => false,
             BenchError::AfterRegistryChange { source, .. } => source.is_invalid_input(),
             _ => true,
         }

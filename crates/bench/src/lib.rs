@@ -4,6 +4,7 @@
 //! ordering rules exist once. A workflow talks to a `dyn Registry` and never learns whether
 //! the registry is a local file or a remote server.
 
+pub mod build;
 mod error;
 pub mod export;
 pub mod mint;
