@@ -1,6 +1,6 @@
 //! The one error type of every registry implementation.
 
-use factory_core::{CoreError, NodeId};
+use factory_core::{Chip, CoreError, DownloadId, NodeId};
 
 /// A registry operation that failed. Each variant has a stable [`code`](RegistryError::code)
 /// that front ends switch on, and a message that names the value and the next step.
@@ -8,6 +8,9 @@ use factory_core::{CoreError, NodeId};
 pub enum RegistryError {
     #[error("no registration has node ID {node_id}; check the ID, or run `list` to see the registrations")]
     NotFound { node_id: NodeId },
+
+    #[error("no registration has download ID {download_id}; the ID is mistyped or was rotated")]
+    DownloadIdNotFound { download_id: DownloadId },
 
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: String, reason: String },
@@ -17,6 +20,14 @@ pub enum RegistryError {
 
     #[error("{what} already exists: {detail}")]
     Conflict { what: String, detail: String },
+
+    #[error("no {chip} registration is available; mint a batch for {chip}, or wait for a lease to expire")]
+    NoneAvailable { chip: Chip },
+
+    #[error(
+        "the lease on registration {node_id} is not held under this lease ID; it expired or was released, so reserve a registration again"
+    )]
+    LeaseNotHeld { node_id: NodeId },
 
     #[error(
         "registry database {path} failed: {source}; check that the file is readable and writable and not on a full disk"
@@ -34,6 +45,28 @@ pub enum RegistryError {
 
     #[error("registry data is corrupt: {detail}")]
     Corrupt { detail: String },
+
+    #[error(
+        "cannot reach the registry server at {url}: {detail}; check the URL, that the server is running, and that this computer can reach it"
+    )]
+    ServerUnreachable { url: String, detail: String },
+
+    #[error("the registry server at {url} refused the operator token: {detail}")]
+    NotAuthorised { url: String, detail: String },
+
+    #[error("the registry server rejected the request ({status} {code}): {message}")]
+    Rejected { status: u16, code: String, message: String },
+
+    #[error(
+        "the registry server at {url} failed with status {status}{}; retry later, and give the server's administrator the request ID",
+        request_id.as_deref().map(|id| format!(" (request ID {id})")).unwrap_or_default()
+    )]
+    ServerFailed { url: String, status: u16, request_id: Option<String> },
+
+    #[error(
+        "the registry server at {url} sent a response this client cannot read: {detail}; check that client and server are the same Node Factory version"
+    )]
+    BadResponse { url: String, detail: String },
 }
 
 impl RegistryError {
@@ -41,15 +74,34 @@ impl RegistryError {
     pub fn code(&self) -> &'static str {
         match self {
             RegistryError::NotFound { .. } => "registration_not_found",
+            RegistryError::DownloadIdNotFound { .. } => "download_id_not_found",
             RegistryError::InvalidInput { .. } | RegistryError::Domain(_) => "invalid_input",
             RegistryError::Conflict { .. } => "conflict",
+            RegistryError::NoneAvailable { .. } => "none_available",
+            RegistryError::LeaseNotHeld { .. } => "lease_not_held",
             RegistryError::Database { .. } => "database_failed",
             RegistryError::SchemaTooNew { .. } => "schema_too_new",
             RegistryError::Corrupt { .. } => "data_corrupt",
+            RegistryError::ServerUnreachable { .. } => "server_unreachable",
+            RegistryError::NotAuthorised { .. } => "not_authorised",
+            RegistryError::Rejected { .. } => "rejected",
+            RegistryError::ServerFailed { .. } => "server_failed",
+            RegistryError::BadResponse { .. } => "bad_response",
         }
     }
 
     pub fn invalid(field: &str, reason: impl Into<String>) -> RegistryError {
         RegistryError::InvalidInput { field: field.to_owned(), reason: reason.into() }
+    }
+
+    /// Whether the error is a SQLite unique-constraint violation, which the server reports
+    /// as a conflict rather than a failure.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Database { source: rusqlite::Error::SqliteFailure(failure, _), .. }
+                if failure.code == rusqlite::ErrorCode::ConstraintViolation
+                    && failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        )
     }
 }

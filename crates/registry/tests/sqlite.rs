@@ -186,3 +186,50 @@ fn row_count(path: &Path) -> i64 {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
+
+#[test]
+fn audit_names_local_user_and_handle_actor() {
+    let folder = TempDir::new().unwrap();
+    let registry = SqliteRegistry::open(&database_in(&folder)).unwrap();
+    let node_id = contract::mint(&registry, 1, None).remove(0).registration.node_id;
+
+    let context = registry::AuditContext { actor: "alice".to_owned(), request_id: Some("req-42".to_owned()) };
+    registry.acting_as(context).rotate_token(&node_id).unwrap();
+
+    let entries = registry.audit_log(&registry::AuditQuery::default()).unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].actor, "alice");
+    assert_eq!(entries[0].request_id.as_deref(), Some("req-42"));
+    assert!(entries[1].actor.starts_with("local:"), "{}", entries[1].actor);
+    assert_eq!(entries[1].request_id, None);
+}
+
+#[test]
+fn reserve_from_many_threads_never_shares() {
+    let folder = TempDir::new().unwrap();
+    let path = Arc::new(database_in(&folder));
+    contract::mint(&SqliteRegistry::open(&path).unwrap(), 40, Some(Chip::Esp32));
+
+    // Each thread opens its own connection, as separate processes would.
+    let threads: Vec<_> = (0..8)
+        .map(|bench| {
+            let path = Arc::clone(&path);
+            std::thread::spawn(move || {
+                let registry = SqliteRegistry::open(&path).unwrap();
+                (0..5)
+                    .map(|_| {
+                        registry
+                            .reserve_next(&contract::reserve_request(Chip::Esp32, bench, None))
+                            .unwrap()
+                            .registration
+                            .node_id
+                    })
+                    .collect::<Vec<NodeId>>()
+            })
+        })
+        .collect();
+    let all: Vec<NodeId> = threads.into_iter().flat_map(|thread| thread.join().unwrap()).collect();
+
+    assert_eq!(all.len(), 40);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 40);
+}

@@ -5,17 +5,22 @@
 //! with `synchronous = NORMAL`: in WAL mode a committed transaction survives a crash of the
 //! process, while a power loss may drop the last few commits but never corrupts the file.
 
+mod audit;
+mod lease;
 mod rows;
 mod schema;
 
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use factory_core::{DownloadId, HardwareMetadata, NodeId, OtaToken, Registration, RegistrationStatus};
+use factory_core::{
+    Assignment, DownloadId, HardwareMetadata, NodeId, OtaToken, Registration, RegistrationStatus,
+};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use self::rows::{
@@ -23,8 +28,10 @@ use self::rows::{
     to_millis,
 };
 use crate::{
-    FlashOutcome, FlashRecord, ListQuery, MAX_LIST_LIMIT, MintRequest, MintedRegistration, NewFlashRecord,
-    PlannedNode, RegistrationPage, Registry, RegistryError, SortDirection, SortKey, StatusCounts,
+    AuditAction, AuditContext, AuditEntry, AuditQuery, DEFAULT_LEASE_SECONDS, FlashOutcome, FlashRecord,
+    ListQuery, MAX_LIST_LIMIT, MintRequest, MintedRegistration, NewFlashRecord, PlannedNode,
+    RegistrationPage, Registry, RegistryError, Reservation, ReserveRequest, SortDirection, SortKey,
+    StatusCounts,
 };
 
 pub use self::schema::SCHEMA_VERSION;
@@ -37,15 +44,27 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// is wrong.
 const MAX_ID_ATTEMPTS: u32 = 8;
 
+/// The SQL that ends a registration's lease, shared by every change that ends one.
+const CLEAR_LEASE: &str = "lease_id = NULL, lease_holder = NULL, lease_expires_at = NULL";
+
 /// A registry stored in one SQLite file.
+///
+/// Handles made with [`acting_as`](SqliteRegistry::acting_as) share the connection and
+/// differ only in the actor the audit log records.
 pub struct SqliteRegistry {
+    shared: Arc<Shared>,
+    context: AuditContext,
+    default_lease_seconds: u32,
+}
+
+struct Shared {
     path: PathBuf,
     connection: Mutex<Connection>,
 }
 
 impl SqliteRegistry {
     /// Opens the file, creating it (owner-only) and its folder when missing, and applies any
-    /// pending schema migrations.
+    /// pending schema migrations. Changes are audited as the local OS user.
     pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
         create_private_file(path)?;
 
@@ -63,21 +82,59 @@ impl SqliteRegistry {
                 known: SCHEMA_VERSION,
             });
         }
-        Ok(SqliteRegistry { path: path.to_owned(), connection: Mutex::new(connection) })
+        Ok(SqliteRegistry {
+            shared: Arc::new(Shared { path: path.to_owned(), connection: Mutex::new(connection) }),
+            context: AuditContext::local_user(),
+            default_lease_seconds: DEFAULT_LEASE_SECONDS,
+        })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
+    }
+
+    /// Returns a handle on the same connection whose changes the audit log attributes to
+    /// `context`. The registry server makes one per request.
+    pub fn acting_as(&self, context: AuditContext) -> SqliteRegistry {
+        SqliteRegistry {
+            shared: Arc::clone(&self.shared),
+            context,
+            default_lease_seconds: self.default_lease_seconds,
+        }
+    }
+
+    /// Sets the lease length of reservations that ask for none.
+    pub fn with_default_lease_seconds(mut self, seconds: u32) -> SqliteRegistry {
+        self.default_lease_seconds = seconds;
+        self
+    }
+
+    /// Runs `body` on the connection, for reads and writes of tables outside the trait, such
+    /// as the registry server's operators. The connection is locked for the call.
+    pub fn with_connection<T>(&self, body: impl FnOnce(&mut Connection) -> T) -> T {
+        body(&mut self.lock())
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
         // A panic while the lock was held cannot leave the database half-written, because
         // an unfinished transaction rolls back when it is dropped.
-        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn database_error(&self, source: rusqlite::Error) -> RegistryError {
-        RegistryError::Database { path: self.path.display().to_string(), source }
+        RegistryError::Database { path: self.shared.path.display().to_string(), source }
+    }
+
+    /// Appends one audit entry inside the caller's transaction.
+    fn audit(
+        &self,
+        transaction: &rusqlite::Transaction<'_>,
+        action: AuditAction,
+        node_id: Option<&NodeId>,
+        detail: Option<serde_json::Value>,
+    ) -> Result<(), RegistryError> {
+        audit::insert(transaction, &self.context, action, node_id, detail)
+            .map_err(|error| self.database_error(error))
     }
 
     fn with_write<T>(
@@ -133,7 +190,8 @@ impl SqliteRegistry {
             )
             .map_err(|error| self.database_error(error))?;
 
-        let mut minted = Vec::with_capacity(nodes.len());
+        let batch_size = nodes.len();
+        let mut minted = Vec::with_capacity(batch_size);
         for (position, PlannedNode { target_chip, metadata }) in nodes.into_iter().enumerate() {
             let ota_token = OtaToken::generate();
             let token_hash = ota_token.hash();
@@ -149,6 +207,13 @@ impl SqliteRegistry {
                     position as i64,
                 ])
             })?;
+
+            self.audit(
+                transaction,
+                AuditAction::Mint,
+                Some(&node_id),
+                Some(json!({ "position": position, "batch_size": batch_size })),
+            )?;
 
             let registration = Registration {
                 node_id,
@@ -211,6 +276,7 @@ impl SqliteRegistry {
             update
                 .execute([registration.token_hash.as_str(), registration.node_id.as_str()])
                 .map_err(|error| self.database_error(error))?;
+            self.audit(transaction, AuditAction::MintReplay, Some(&registration.node_id), None)?;
             minted.push(MintedRegistration { registration, ota_token });
         }
         Ok(minted)
@@ -295,6 +361,17 @@ impl Registry for SqliteRegistry {
         self.get_in(&connection, node_id)
     }
 
+    fn get_by_download_id(&self, download_id: &DownloadId) -> Result<Registration, RegistryError> {
+        let connection = self.lock();
+        let sql = format!("SELECT {REGISTRATION_COLUMNS} FROM node_registrations WHERE download_id = ?1");
+        let mut statement = connection.prepare_cached(&sql).map_err(|error| self.database_error(error))?;
+        let mut rows = statement.query([download_id.as_str()]).map_err(|error| self.database_error(error))?;
+        match rows.next().map_err(|error| self.database_error(error))? {
+            Some(row) => registration_from_row(row),
+            None => Err(RegistryError::DownloadIdNotFound { download_id: download_id.clone() }),
+        }
+    }
+
     fn counts(&self) -> Result<StatusCounts, RegistryError> {
         let connection = self.lock();
         let mut statement = connection
@@ -335,7 +412,8 @@ impl Registry for SqliteRegistry {
                 node_id,
                 "UPDATE node_registrations SET ota_token_hash = ?1, legacy_ota_token = NULL WHERE node_id = ?2",
                 [ota_token.hash().as_str(), node_id.as_str()],
-            )
+            )?;
+            self.audit(transaction, AuditAction::RotateToken, Some(node_id), None)
         })?;
         tracing::info!(%node_id, "rotated OTA token");
         Ok(ota_token)
@@ -343,13 +421,19 @@ impl Registry for SqliteRegistry {
 
     fn rotate_download_id(&self, node_id: &NodeId) -> Result<DownloadId, RegistryError> {
         let download_id = self.with_write(|transaction| {
-            self.get_in(transaction, node_id)?;
+            let old = self.get_in(transaction, node_id)?.download_id;
             let (_, download_id) = self.insert_with_fresh_ids(|_, download_id| {
                 transaction.execute(
                     "UPDATE node_registrations SET download_id = ?1 WHERE node_id = ?2",
                     [download_id.as_str(), node_id.as_str()],
                 )
             })?;
+            self.audit(
+                transaction,
+                AuditAction::RotateDownloadId,
+                Some(node_id),
+                Some(json!({ "old": old, "new": download_id })),
+            )?;
             Ok(download_id)
         })?;
         tracing::info!(%node_id, %download_id, "rotated download ID");
@@ -380,6 +464,12 @@ impl Registry for SqliteRegistry {
                 "UPDATE node_registrations SET hardware_metadata = ?1 WHERE node_id = ?2",
                 params![metadata.map(HardwareMetadata::text), node_id.as_str()],
             )?;
+            self.audit(
+                transaction,
+                AuditAction::SetMetadata,
+                Some(node_id),
+                Some(json!({ "cleared": metadata.is_none() })),
+            )?;
             self.get_in(transaction, node_id)
         })
     }
@@ -389,9 +479,12 @@ impl Registry for SqliteRegistry {
             self.update_one(
                 transaction,
                 node_id,
-                "UPDATE node_registrations SET provisioned_at = ?1 WHERE node_id = ?2",
+                &format!(
+                    "UPDATE node_registrations SET provisioned_at = ?1, {CLEAR_LEASE} WHERE node_id = ?2"
+                ),
                 params![to_millis(at), node_id.as_str()],
             )?;
+            self.audit(transaction, AuditAction::MarkProvisioned, Some(node_id), None)?;
             self.get_in(transaction, node_id)
         })
     }
@@ -418,6 +511,7 @@ impl Registry for SqliteRegistry {
                 "UPDATE node_registrations SET legacy_ota_token = NULL, ota_token_hash = ?1 WHERE node_id = ?2",
                 [ota_token.hash().as_str(), node_id.as_str()],
             )?;
+            self.audit(transaction, AuditAction::ConsumeLegacyToken, Some(node_id), None)?;
             Ok(Some(ota_token))
         })
     }
@@ -453,10 +547,22 @@ impl Registry for SqliteRegistry {
                 self.update_one(
                     transaction,
                     &record.node_id,
-                    "UPDATE node_registrations SET provisioned_at = ?1 WHERE node_id = ?2",
+                    &format!("UPDATE node_registrations SET provisioned_at = ?1, {CLEAR_LEASE} WHERE node_id = ?2"),
                     params![to_millis(record.attempted_at), record.node_id.as_str()],
                 )?;
             }
+            self.audit(
+                transaction,
+                AuditAction::RecordFlash,
+                Some(&record.node_id),
+                Some(json!({
+                    "flash_record_id": id,
+                    "outcome": record.outcome,
+                    "port": record.port,
+                    "bench_host": record.bench_host,
+                    "error_code": record.error_code,
+                })),
+            )?;
             let mut attempt = record.clone();
             attempt.attempted_at = from_millis(to_millis(record.attempted_at))?;
             Ok(FlashRecord { id, attempt })
@@ -476,6 +582,119 @@ impl Registry for SqliteRegistry {
             records.push(flash_record_from_row(row)?);
         }
         Ok(records)
+    }
+
+    fn assign(&self, node_id: &NodeId, assignment: &Assignment) -> Result<Registration, RegistryError> {
+        lease::validate_assignment(assignment)?;
+        self.with_write(|transaction| {
+            let registration = self.get_in(transaction, node_id)?;
+            match &registration.assignment {
+                Some(current) if current == assignment => return Ok(registration),
+                Some(current) => {
+                    return Err(RegistryError::Conflict {
+                        what: format!("an assignment of registration {node_id}"),
+                        detail: format!("it is assigned to {current}; unassign it first to move it"),
+                    });
+                }
+                None => {}
+            }
+
+            self.update_one(
+                transaction,
+                node_id,
+                &format!(
+                    "UPDATE node_registrations SET house_slug = ?1, room_id = ?2, assigned_house_id = ?3, \
+                     assigned_user_id = ?4, {CLEAR_LEASE} WHERE node_id = ?5"
+                ),
+                params![
+                    assignment.house_slug,
+                    assignment.room_id,
+                    assignment.assigned_house_id,
+                    assignment.assigned_user_id,
+                    node_id.as_str()
+                ],
+            )?;
+            self.audit(transaction, AuditAction::Assign, Some(node_id), Some(json!(assignment)))?;
+            self.get_in(transaction, node_id)
+        })
+    }
+
+    fn unassign(&self, node_id: &NodeId) -> Result<Registration, RegistryError> {
+        self.with_write(|transaction| {
+            let registration = self.get_in(transaction, node_id)?;
+            let Some(previous) = registration.assignment else {
+                return Ok(registration);
+            };
+            self.update_one(
+                transaction,
+                node_id,
+                "UPDATE node_registrations SET house_slug = NULL, room_id = NULL, assigned_house_id = NULL, \
+                 assigned_user_id = NULL WHERE node_id = ?1",
+                [node_id.as_str()],
+            )?;
+            self.audit(
+                transaction,
+                AuditAction::Unassign,
+                Some(node_id),
+                Some(json!({ "previous": previous })),
+            )?;
+            self.get_in(transaction, node_id)
+        })
+    }
+
+    fn reserve_next(&self, request: &ReserveRequest) -> Result<Reservation, RegistryError> {
+        let lease_seconds = request.validate(self.default_lease_seconds)?;
+        let reservation = self.with_write(|transaction| {
+            let now = now_millis();
+            let node_id = lease::find_reservable(transaction, request.target_chip, now)
+                .map_err(|error| self.database_error(error))?
+                .ok_or(RegistryError::NoneAvailable { chip: request.target_chip })?;
+
+            let lease = lease::grant(transaction, &node_id, request.holder.trim(), now, lease_seconds)
+                .map_err(|error| self.database_error(error))?;
+            self.audit(
+                transaction,
+                AuditAction::Reserve,
+                Some(&node_id),
+                Some(json!({ "holder": lease.holder, "expires_at": lease.expires_at })),
+            )?;
+            let registration = self.get_in(transaction, &node_id)?;
+            Ok(Reservation { registration, lease })
+        })?;
+        tracing::info!(
+            node_id = %reservation.registration.node_id,
+            holder = %reservation.lease.holder,
+            "reserved registration"
+        );
+        Ok(reservation)
+    }
+
+    fn release_lease(&self, node_id: &NodeId, lease_id: &str) -> Result<(), RegistryError> {
+        self.with_write(|transaction| {
+            let released = transaction
+                .execute(
+                    &format!(
+                        "UPDATE node_registrations SET {CLEAR_LEASE} \
+                         WHERE node_id = ?1 AND lease_id = ?2 AND lease_expires_at > ?3"
+                    ),
+                    params![node_id.as_str(), lease_id, to_millis(now_millis())],
+                )
+                .map_err(|error| self.database_error(error))?;
+            if released == 0 {
+                self.get_in(transaction, node_id)?;
+                return Err(RegistryError::LeaseNotHeld { node_id: node_id.clone() });
+            }
+            self.audit(transaction, AuditAction::Release, Some(node_id), None)
+        })
+    }
+
+    fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, RegistryError> {
+        audit::validate_query(query)?;
+        let connection = self.lock();
+        audit::select(&connection, query).map_err(|error| match error {
+            QueryError::Sql(source) => self.database_error(source),
+            QueryError::Row(error) => error,
+        })
     }
 }
 
@@ -535,7 +754,9 @@ fn like_pattern(text: &str) -> String {
 
 fn order_by(sort: SortKey, direction: SortDirection) -> String {
     let column = match sort {
-        SortKey::CreatedAt => "r.created_at",
+        // Rows are inserted in creation order, so the row ID sorts like the creation time
+        // and lets a status filter use the (status, id) index without sorting.
+        SortKey::CreatedAt => "r.id",
         SortKey::NodeId => "r.node_id",
         SortKey::Status => "r.status",
         SortKey::TargetChip => "r.target_chip",
@@ -548,7 +769,7 @@ fn order_by(sort: SortKey, direction: SortDirection) -> String {
     format!("{column} {direction}, r.id {direction}")
 }
 
-enum QueryError {
+pub(crate) enum QueryError {
     Sql(rusqlite::Error),
     Row(RegistryError),
 }

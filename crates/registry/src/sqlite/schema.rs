@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX node_registrations_status_chip ON node_registrations (status, target_chip, id);
     CREATE INDEX node_registrations_created ON node_registrations (created_at, id);
+    CREATE INDEX node_registrations_status ON node_registrations (status, id);
     CREATE UNIQUE INDEX node_registrations_mint ON node_registrations (mint_key, mint_position)
         WHERE mint_key IS NOT NULL;
 
@@ -65,6 +66,35 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX flash_records_node ON flash_records (node_id, attempted_at);
     CREATE INDEX flash_records_mac ON flash_records (mac);
+    "#,
+    // 2: leases for reserving the next available registration, the audit log, and the
+    // operators of the registry server.
+    r#"
+    ALTER TABLE node_registrations ADD COLUMN lease_id TEXT;
+    ALTER TABLE node_registrations ADD COLUMN lease_holder TEXT;
+    ALTER TABLE node_registrations ADD COLUMN lease_expires_at INTEGER;
+
+    CREATE TABLE audit_log (
+        id          INTEGER PRIMARY KEY,
+        at          INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        node_id     TEXT,
+        request_id  TEXT,
+        detail      TEXT
+    );
+    CREATE INDEX audit_log_node ON audit_log (node_id, id) WHERE node_id IS NOT NULL;
+
+    CREATE TABLE operators (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        role        TEXT NOT NULL CHECK (role IN ('admin', 'technician', 'support')),
+        token_hash  TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        revoked_at  INTEGER
+    );
+    -- A revoked operator's name may be given to a new operator, so only active names are unique.
+    CREATE UNIQUE INDEX operators_active_name ON operators (name) WHERE revoked_at IS NULL;
     "#,
 ];
 

@@ -2,12 +2,13 @@
 //! registry, so the same checks run against the SQLite file and the HTTP client.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use chrono::Utc;
-use factory_core::{Chip, HardwareMetadata, NodeId, RegistrationStatus};
+use factory_core::{Assignment, Chip, DownloadId, HardwareMetadata, NodeId, RegistrationStatus};
 use registry::{
-    FlashOutcome, ListQuery, MintRequest, NewFlashRecord, NodeMetadata, RegionDigest, Registry,
-    RegistryError, SortDirection, SortKey,
+    AuditQuery, FlashOutcome, ListQuery, MintRequest, NewFlashRecord, NodeMetadata, RegionDigest, Registry,
+    RegistryError, ReserveRequest, SortDirection, SortKey,
 };
 
 pub fn mint(registry: &dyn Registry, count: u32, chip: Option<Chip>) -> Vec<registry::MintedRegistration> {
@@ -176,12 +177,18 @@ pub fn unknown_node_is_not_found_everywhere(registry: &dyn Registry) {
         registry.consume_legacy_token(&unknown).map(drop),
         registry.record_flash(&flash_record(&unknown, FlashOutcome::Success)).map(drop),
         registry.flash_history(&unknown).map(drop),
+        registry.assign(&unknown, &house_assignment("maple-12")).map(drop),
+        registry.unassign(&unknown).map(drop),
+        registry.release_lease(&unknown, "0123456789abcdef").map(drop),
     ];
     for (index, result) in results.into_iter().enumerate() {
         let error = result.unwrap_err();
         assert_eq!(error.code(), "registration_not_found", "operation {index}: {error}");
     }
     assert_eq!(registry.counts().unwrap().total, 0);
+
+    let error = registry.get_by_download_id(&DownloadId::generate()).unwrap_err();
+    assert_eq!(error.code(), "download_id_not_found", "{error}");
 }
 
 pub fn rotations_replace_credentials(registry: &dyn Registry) {
@@ -251,6 +258,190 @@ pub fn counts_by_status_and_chip(registry: &dyn Registry) {
     assert_eq!(counts.available_by_chip.get("unspecified"), Some(&1));
 }
 
+pub fn download_id_lookup_follows_rotation(registry: &dyn Registry) {
+    let minted = mint(registry, 2, Some(Chip::Esp32)).remove(1).registration;
+
+    let found = registry.get_by_download_id(&minted.download_id).unwrap();
+    assert_eq!(found, minted);
+
+    let rotated = registry.rotate_download_id(&minted.node_id).unwrap();
+    let error = registry.get_by_download_id(&minted.download_id).unwrap_err();
+    assert_eq!(error.code(), "download_id_not_found", "{error}");
+    assert_eq!(registry.get_by_download_id(&rotated).unwrap().node_id, minted.node_id);
+}
+
+pub fn assign_and_unassign(registry: &dyn Registry) {
+    let node_id = mint(registry, 1, Some(Chip::Esp32c3)).remove(0).registration.node_id;
+    let target = Assignment { room_id: Some(3), ..house_assignment("maple-12") };
+
+    let assigned = registry.assign(&node_id, &target).unwrap();
+    assert_eq!(assigned.status(), RegistrationStatus::Assigned);
+    assert_eq!(assigned.assignment.as_ref(), Some(&target));
+    assert_eq!(
+        registry.assign(&node_id, &target).unwrap(),
+        assigned,
+        "the same assignment again is accepted"
+    );
+
+    let error = registry.assign(&node_id, &house_assignment("oak-7")).unwrap_err();
+    assert_eq!(error.code(), "conflict", "{error}");
+    assert_eq!(registry.counts().unwrap().assigned, 1);
+
+    let unassigned = registry.unassign(&node_id).unwrap();
+    assert_eq!(unassigned.assignment, None);
+    assert_eq!(unassigned.status(), RegistrationStatus::Available);
+    assert_eq!(registry.unassign(&node_id).unwrap(), unassigned, "unassigning twice changes nothing");
+
+    let moved = registry.assign(&node_id, &house_assignment("oak-7")).unwrap();
+    assert_eq!(moved.assignment.and_then(|a| a.house_slug).as_deref(), Some("oak-7"));
+}
+
+pub fn assign_rejects_empty_and_bad_slug(registry: &dyn Registry) {
+    let node_id = mint(registry, 1, None).remove(0).registration.node_id;
+    for assignment in [Assignment::default(), house_assignment(""), house_assignment("bad\nslug")] {
+        let error = registry.assign(&node_id, &assignment).unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "{assignment:?}: {error}");
+    }
+    assert_eq!(registry.get(&node_id).unwrap().assignment, None);
+}
+
+pub fn reserve_hands_out_each_registration_once(registry: &dyn Registry) {
+    let c3: HashSet<NodeId> =
+        mint(registry, 3, Some(Chip::Esp32c3)).into_iter().map(|entry| entry.registration.node_id).collect();
+    mint(registry, 1, Some(Chip::Esp32));
+
+    let reservations: Vec<_> = (0..3)
+        .map(|bench| registry.reserve_next(&reserve_request(Chip::Esp32c3, bench, None)).unwrap())
+        .collect();
+
+    let reserved: HashSet<NodeId> =
+        reservations.iter().map(|reservation| reservation.registration.node_id.clone()).collect();
+    assert_eq!(reserved, c3);
+    for (bench, reservation) in reservations.iter().enumerate() {
+        assert_eq!(reservation.lease.holder, format!("bench-{bench}"));
+        assert_eq!(reservation.registration.target_chip, Some(Chip::Esp32c3));
+        assert!(reservation.lease.expires_at > Utc::now());
+    }
+    let error = registry.reserve_next(&reserve_request(Chip::Esp32c3, 9, None)).unwrap_err();
+    assert_eq!(error.code(), "none_available", "{error}");
+    let error = registry.reserve_next(&reserve_request(Chip::Esp32s3, 9, None)).unwrap_err();
+    assert_eq!(error.code(), "none_available", "{error}");
+
+    let released = &reservations[1];
+    let error = registry.release_lease(&released.registration.node_id, "not-the-lease-id").unwrap_err();
+    assert_eq!(error.code(), "lease_not_held", "{error}");
+    registry.release_lease(&released.registration.node_id, &released.lease.lease_id).unwrap();
+    let again = registry.reserve_next(&reserve_request(Chip::Esp32c3, 9, None)).unwrap();
+    assert_eq!(again.registration.node_id, released.registration.node_id);
+    assert_ne!(again.lease.lease_id, released.lease.lease_id);
+
+    let error = registry.release_lease(&released.registration.node_id, &released.lease.lease_id).unwrap_err();
+    assert_eq!(error.code(), "lease_not_held", "an old lease ID no longer releases: {error}");
+}
+
+pub fn reserve_rejects_bad_requests(registry: &dyn Registry) {
+    mint(registry, 1, Some(Chip::Esp32));
+    for request in [
+        ReserveRequest { target_chip: Chip::Esp32, holder: String::new(), lease_seconds: None },
+        reserve_request(Chip::Esp32, 0, Some(0)),
+        reserve_request(Chip::Esp32, 0, Some(registry::MAX_LEASE_SECONDS + 1)),
+    ] {
+        let error = registry.reserve_next(&request).unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "{request:?}: {error}");
+    }
+}
+
+pub fn provisioning_ends_lease(registry: &dyn Registry) {
+    let minted = mint(registry, 2, Some(Chip::Esp32s3));
+    let first = registry.reserve_next(&reserve_request(Chip::Esp32s3, 1, None)).unwrap();
+    let second = registry.reserve_next(&reserve_request(Chip::Esp32s3, 2, None)).unwrap();
+    assert_eq!(minted.len(), 2);
+
+    registry.record_flash(&flash_record(&first.registration.node_id, FlashOutcome::Success)).unwrap();
+    registry.mark_provisioned(&second.registration.node_id, Utc::now()).unwrap();
+
+    for reservation in [&first, &second] {
+        let node_id = &reservation.registration.node_id;
+        let error = registry.release_lease(node_id, &reservation.lease.lease_id).unwrap_err();
+        assert_eq!(error.code(), "lease_not_held", "{error}");
+        assert_eq!(registry.get(node_id).unwrap().status(), RegistrationStatus::Provisioned);
+    }
+    let error = registry.reserve_next(&reserve_request(Chip::Esp32s3, 3, None)).unwrap_err();
+    assert_eq!(error.code(), "none_available", "provisioned registrations are not reserved again: {error}");
+}
+
+pub fn expired_lease_is_reserved_again(registry: &dyn Registry) {
+    mint(registry, 2, Some(Chip::Esp32c3));
+    let long = registry.reserve_next(&reserve_request(Chip::Esp32c3, 1, Some(600))).unwrap();
+    let short = registry.reserve_next(&reserve_request(Chip::Esp32c3, 2, Some(1))).unwrap();
+
+    // Polls until the one-second lease has expired; the ten-minute lease must hold meanwhile.
+    let mut taken = None;
+    for _ in 0..60 {
+        match registry.reserve_next(&reserve_request(Chip::Esp32c3, 3, None)) {
+            Ok(reservation) => {
+                taken = Some(reservation);
+                break;
+            }
+            Err(RegistryError::NoneAvailable { .. }) => std::thread::sleep(Duration::from_millis(100)),
+            Err(error) => panic!("reserving failed: {error}"),
+        }
+    }
+
+    let taken = taken.expect("the one-second lease expired within six seconds");
+    assert_eq!(taken.registration.node_id, short.registration.node_id);
+    assert_ne!(taken.registration.node_id, long.registration.node_id);
+    let error = registry.release_lease(&short.registration.node_id, &short.lease.lease_id).unwrap_err();
+    assert_eq!(error.code(), "lease_not_held", "{error}");
+}
+
+pub fn audit_lists_changes_newest_first(registry: &dyn Registry) {
+    let minted = mint(registry, 2, Some(Chip::Esp32c3));
+    let node_id = &minted[0].registration.node_id;
+    registry.rotate_token(node_id).unwrap();
+    registry.set_metadata(node_id, Some(&HardwareMetadata::parse(r#"{"note":"x"}"#).unwrap())).unwrap();
+    registry.assign(node_id, &house_assignment("maple-12")).unwrap();
+    registry.get(node_id).unwrap();
+
+    let entries =
+        registry.audit_log(&AuditQuery { node_id: Some(node_id.clone()), ..Default::default() }).unwrap();
+
+    let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
+    assert_eq!(actions, ["assign", "set_metadata", "rotate_token", "mint"]);
+    for entry in &entries {
+        assert_eq!(entry.node_id.as_ref(), Some(node_id));
+        assert!(!entry.actor.is_empty());
+    }
+    assert!(entries.windows(2).all(|pair| pair[0].id > pair[1].id && pair[0].at >= pair[1].at));
+
+    let all = registry.audit_log(&AuditQuery::default()).unwrap();
+    assert_eq!(all.len(), 5);
+    let first_page = registry.audit_log(&AuditQuery { limit: 2, ..Default::default() }).unwrap();
+    let second_page = registry
+        .audit_log(&AuditQuery {
+            limit: 2,
+            before_id: first_page.last().map(|entry| entry.id),
+            ..Default::default()
+        })
+        .unwrap();
+    let paged: Vec<i64> = first_page.iter().chain(&second_page).map(|entry| entry.id).collect();
+    let expected: Vec<i64> = all.iter().take(4).map(|entry| entry.id).collect();
+    assert_eq!(paged, expected);
+
+    for limit in [0, registry::MAX_AUDIT_LIMIT + 1] {
+        let error = registry.audit_log(&AuditQuery { limit, ..Default::default() }).unwrap_err();
+        assert_eq!(error.code(), "invalid_input", "limit {limit}: {error}");
+    }
+}
+
+pub fn reserve_request(chip: Chip, bench: usize, lease_seconds: Option<u32>) -> ReserveRequest {
+    ReserveRequest { target_chip: chip, holder: format!("bench-{bench}"), lease_seconds }
+}
+
+pub fn house_assignment(slug: &str) -> Assignment {
+    Assignment { house_slug: Some(slug.to_owned()), ..Default::default() }
+}
+
 pub fn flash_record(node_id: &NodeId, outcome: FlashOutcome) -> NewFlashRecord {
     let failed = outcome == FlashOutcome::Failed;
     NewFlashRecord {
@@ -274,7 +465,7 @@ type Check = (&'static str, fn(&dyn Registry));
 
 /// Runs every contract check, each against a registry from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Box<dyn Registry>) {
-    let checks: [Check; 12] = [
+    let checks: [Check; 20] = [
         ("mint_returns_tokens_matching_hashes", mint_returns_tokens_matching_hashes),
         ("mint_keeps_metadata_per_node", mint_keeps_metadata_per_node),
         ("mint_rejects_bad_counts", mint_rejects_bad_counts),
@@ -287,6 +478,14 @@ pub fn run_all(fresh: &dyn Fn() -> Box<dyn Registry>) {
         ("metadata_can_be_set_and_cleared", metadata_can_be_set_and_cleared),
         ("flash_records_build_history", flash_records_build_history),
         ("counts_by_status_and_chip", counts_by_status_and_chip),
+        ("download_id_lookup_follows_rotation", download_id_lookup_follows_rotation),
+        ("assign_and_unassign", assign_and_unassign),
+        ("assign_rejects_empty_and_bad_slug", assign_rejects_empty_and_bad_slug),
+        ("reserve_hands_out_each_registration_once", reserve_hands_out_each_registration_once),
+        ("reserve_rejects_bad_requests", reserve_rejects_bad_requests),
+        ("provisioning_ends_lease", provisioning_ends_lease),
+        ("expired_lease_is_reserved_again", expired_lease_is_reserved_again),
+        ("audit_lists_changes_newest_first", audit_lists_changes_newest_first),
     ];
     for (name, check) in checks {
         eprintln!("contract check: {name}");
