@@ -56,6 +56,8 @@ enum Command {
     Show(commands::show::ShowArgs),
     /// Write a registration's identity into sdkconfig files.
     Provision(commands::provision::ProvisionArgs),
+    /// Serve a simulated ESP board on a pseudo-terminal, to try flashing without hardware.
+    SimBoard(commands::sim_board::SimBoardArgs),
 }
 
 impl GlobalArgs {
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(&cli.global, args),
         Command::Show(args) => commands::show::run(&cli.global, args),
         Command::Provision(args) => commands::provision::run(&cli.global, args),
+        Command::SimBoard(args) => commands::sim_board::run(args),
     };
 
     match result {

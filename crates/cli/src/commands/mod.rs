@@ -4,6 +4,7 @@ pub mod generate;
 pub mod list;
 pub mod provision;
 pub mod show;
+pub mod sim_board;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
