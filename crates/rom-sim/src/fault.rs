@@ -15,7 +15,9 @@ const VALID_KNOBS: &str = "silent, wrong-chip=CHIP, stall-after=N, error-on=COMM
 pub enum Fault {
     /// `silent`: the board never answers, like a board that is not in download mode.
     Silent,
-    /// `wrong-chip=esp32s3`: the board reports another chip's magic value and chip ID.
+    /// `wrong-chip=esp32s3`: the board reports another chip's magic value and chip ID. Only those
+    /// identity words change: the MAC eFuses and the SPI controller stay where the real chip has
+    /// them.
     WrongChip(SimChip),
     /// `stall-after=N`: the board answers N commands and then nothing, like a pulled cable.
     StallAfter(u32),

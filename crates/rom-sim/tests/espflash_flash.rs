@@ -168,3 +168,30 @@ fn md5_of(data: &[u8]) -> [u8; 16] {
     use md5::Digest;
     md5::Md5::digest(data).into()
 }
+
+/// Flashes 16 KiB of incompressible data through a board paced at 115200 baud and returns how
+/// long the write took. `baud` is the rate espflash switches to after connecting.
+fn paced_write_time(baud: Option<u32>) -> std::time::Duration {
+    let mut config = BoardConfig::new(SimChip::Esp32c3);
+    config.pacing_baud = Some(115_200);
+    config.rom_flash_end = RomFlashEnd::StayInLoader;
+    let board = SimBoard::start(config).unwrap();
+    let mut flasher = connect(&board, false, None, baud).unwrap();
+
+    let data = incompressible(16 * 1024, 5);
+    let started = std::time::Instant::now();
+    flasher.write_bin_to_flash(0x10000, &data, &mut NoProgress).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(board.read_flash(0x10000, data.len() as u32), data);
+    elapsed
+}
+
+#[test]
+fn pacing_follows_baud_changes() {
+    // 16 KiB at 10 bits per byte takes 1.42 s at 115200 baud and 0.18 s at 921600 baud.
+    let slow = paced_write_time(None);
+    assert!(slow.as_secs_f64() >= 1.4, "paced at 115200 baud, took {slow:?}");
+
+    let fast = paced_write_time(Some(921_600));
+    assert!(fast.as_secs_f64() < 1.0, "paced at 921600 baud, took {fast:?}");
+}
