@@ -1,0 +1,145 @@
+//! The error every command returns: a stable code, a message and an operator hint.
+
+use bench::BenchError;
+use registry::RegistryError;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// An error as the front end receives it. The UI switches on `code`, never on `message`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct CommandError {
+    pub code: String,
+    pub message: String,
+    /// What the operator can do next, from [`hint_for`], when there is a known next step.
+    pub hint: Option<String>,
+    /// A token the failed operation minted before it failed. It exists nowhere else, so the
+    /// UI shows it once like any new token.
+    pub recovered_token: Option<String>,
+}
+
+impl std::fmt::Debug for CommandError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommandError")
+            .field("code", &self.code)
+            .field("message", &self.message)
+            .field("recovered_token", &self.recovered_token.as_ref().map(|_| "…redacted"))
+            .finish()
+    }
+}
+
+impl CommandError {
+    pub fn new(code: &str, message: impl Into<String>) -> CommandError {
+        CommandError {
+            code: code.to_owned(),
+            message: message.into(),
+            hint: hint_for(code).map(str::to_owned),
+            recovered_token: None,
+        }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> CommandError {
+        CommandError::new("invalid_input", message)
+    }
+}
+
+/// The operator hints, keyed by error code. Messages already name the value that failed; a
+/// hint names the next step at the bench.
+pub fn hint_for(code: &str) -> Option<&'static str> {
+    let hint = match code {
+        "registration_not_found" => {
+            "Search the Registrations screen for the node ID, or mint new registrations."
+        }
+        "database_failed" => "Check the registry file in Settings: it must be on a writable, non-full disk.",
+        "schema_too_new" => "Install the newest Node Factory, or point Settings at another registry file.",
+        "remote_registry_unavailable" => "Use an embedded registry file in Settings for now.",
+        "settings_write_failed" => "Check that the app's config folder is writable.",
+        "file_not_found" => {
+            "Pick the project folder that contains sdkconfig, or run idf.py reconfigure in it."
+        }
+        "target_mismatch" => {
+            "Run idf.py set-target for the registration's chip in the project, or pick a registration for the project's chip."
+        }
+        "esp_idf_missing" => {
+            "Install ESP-IDF and set its folder in Settings, or flash an existing build folder or ELF instead."
+        }
+        "build_failed" => "Open the log on the card: the last lines of idf.py output name the failing step.",
+        "port_busy" => "Close other programs that use the port (serial monitors, idf.py monitor) and retry.",
+        "port_permission_denied" => "Add your user to the dialout group, log out and back in, then retry.",
+        "connect_failed" => {
+            "Hold BOOT, press and release RESET, release BOOT, then retry. Check the USB cable."
+        }
+        "port_disconnected" => {
+            "The board went away mid-write. Check the USB cable, replug the board and retry."
+        }
+        "chip_mismatch" => {
+            "Plug in a board with the registration's chip, or pick a registration for this chip."
+        }
+        "verify_failed" => {
+            "Retry with 'erase the whole flash first'. If it fails again, the flash chip may be faulty."
+        }
+        "token_mismatch" => {
+            "Paste the token from the export row of this node ID, or choose to rotate the token."
+        }
+        "no_target_chip" => "Run idf.py set-target in the project, or mint registrations with a target chip.",
+        "token_required" => "Paste the OTA token from the export file, or choose to rotate the token.",
+        "workflow_unavailable" => {
+            "This build of the app cannot flash yet; use the node-factory command line."
+        }
+        "simulator_unavailable" => "This build of the app has no board simulator.",
+        _ => return None,
+    };
+    Some(hint)
+}
+
+impl From<RegistryError> for CommandError {
+    fn from(error: RegistryError) -> CommandError {
+        CommandError::new(error.code(), error.to_string())
+    }
+}
+
+impl From<BenchError> for CommandError {
+    fn from(error: BenchError) -> CommandError {
+        let mut converted = CommandError::new(error.code(), error.to_string());
+        converted.recovered_token = error.recovered_token().map(|token| token.expose_secret().to_owned());
+        converted
+    }
+}
+
+impl From<factory_core::CoreError> for CommandError {
+    fn from(error: factory_core::CoreError) -> CommandError {
+        CommandError::invalid(error.to_string())
+    }
+}
+
+/// A blocking task that panicked or was cancelled. Only reached through a bug.
+impl From<tauri::Error> for CommandError {
+    fn from(error: tauri::Error) -> CommandError {
+        CommandError::new("internal", error.to_string())
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hint_table_covers_operator_codes() {
+        for code in
+            ["connect_failed", "port_disconnected", "chip_mismatch", "esp_idf_missing", "build_failed"]
+        {
+            assert!(hint_for(code).is_some(), "{code}");
+        }
+        assert_eq!(hint_for("no_such_code"), None);
+    }
+
+    #[test]
+    fn registry_error_keeps_code() {
+        let node_id = factory_core::NodeId::generate();
+        let error = CommandError::from(RegistryError::NotFound { node_id: node_id.clone() });
+        assert_eq!(error.code, "registration_not_found");
+        assert!(error.message.contains(node_id.as_str()));
+        assert!(error.hint.is_some());
+    }
+}

@@ -1,0 +1,120 @@
+//! The Node Factory desktop shell: registers the Tauri commands, the app-wide port events and
+//! the window, over the workflows of the `bench` crate.
+
+mod commands;
+pub mod dto;
+mod error;
+mod export;
+mod settings;
+mod state;
+
+use tauri::Manager;
+
+pub use crate::error::CommandError;
+pub use crate::settings::{RegistrySettings, ResetMode, Settings};
+
+use crate::state::AppState;
+
+/// Command-line options of the app.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LaunchOptions {
+    /// Simulated boards to attach at start (`--simulated-boards N`).
+    pub simulated_boards: u32,
+}
+
+impl LaunchOptions {
+    /// Reads `--simulated-boards N` or `--simulated-boards=N`; other arguments are ignored,
+    /// because WebDriver and desktop launchers add their own.
+    pub fn parse(arguments: impl IntoIterator<Item = String>) -> Result<LaunchOptions, String> {
+        let mut options = LaunchOptions::default();
+        let mut arguments = arguments.into_iter();
+        while let Some(argument) = arguments.next() {
+            let value = match argument.strip_prefix("--simulated-boards") {
+                Some("") => arguments.next(),
+                Some(rest) if rest.starts_with('=') => Some(rest[1..].to_owned()),
+                _ => continue,
+            };
+            let value = value.unwrap_or_default();
+            options.simulated_boards = value.parse().map_err(|_| {
+                format!("invalid --simulated-boards value {value:?}: expected a number such as 3")
+            })?;
+        }
+        Ok(options)
+    }
+}
+
+/// Starts the app and blocks until its last window closes.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    let options = match LaunchOptions::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("node-factory-app: {message}");
+            std::process::exit(2);
+        }
+    };
+
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .setup(move |app| {
+            let config_dir = app.path().app_config_dir()?;
+            let settings = settings::load(&config_dir).unwrap_or_else(|error| {
+                tracing::error!(code = %error.code, "{}; using default settings", error.message);
+                settings::Settings::defaults()
+            });
+            app.manage(AppState::new(config_dir, settings));
+            if options.simulated_boards > 0 {
+                tracing::info!(count = options.simulated_boards, "simulated boards requested");
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::registrations::registry_counts,
+            commands::registrations::list_registrations,
+            commands::registrations::get_registration,
+            commands::registrations::rotate_token,
+            commands::registrations::rotate_download_id,
+            commands::registrations::patch_sdkconfig,
+            commands::generate::mint_registrations,
+            commands::generate::export_batch,
+            commands::generate::discard_batch,
+            commands::generate::read_metadata_file,
+            commands::settings::get_settings,
+            commands::settings::save_settings,
+            commands::settings::check_esp_idf,
+            commands::bench::list_ports,
+            commands::bench::attach_simulated_boards,
+            commands::bench::start_flash_job,
+            commands::bench::cancel_flash_job,
+        ])
+        .run(tauri::generate_context!())
+        .expect("failed to start the Tauri application");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(arguments: &[&str]) -> Result<LaunchOptions, String> {
+        LaunchOptions::parse(arguments.iter().map(|text| text.to_string()))
+    }
+
+    #[test]
+    fn launch_options_read_simulated_boards() {
+        assert_eq!(parse(&["--simulated-boards", "3"]).unwrap().simulated_boards, 3);
+        assert_eq!(parse(&["--simulated-boards=2", "--other"]).unwrap().simulated_boards, 2);
+        assert_eq!(parse(&[]).unwrap(), LaunchOptions::default());
+    }
+
+    #[test]
+    fn launch_options_reject_bad_count() {
+        assert!(parse(&["--simulated-boards", "many"]).unwrap_err().contains("many"));
+        assert!(parse(&["--simulated-boards"]).is_err());
+    }
+}

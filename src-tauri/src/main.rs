@@ -1,0 +1,8 @@
+//! Entry point of the Node Factory desktop app.
+
+// Keeps a console window from opening next to the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    node_factory_app::run();
+}

@@ -1,0 +1,103 @@
+// The typed interface between the UI and the Rust side. Only this folder imports
+// `@tauri-apps/*`: screens talk to a `Backend`, so browser tests can run them on the fake.
+import type {
+  BenchPort,
+  CommandError,
+  Counts,
+  EspIdfStatus,
+  ExportFormat,
+  FlashJobEvent,
+  FlashJobInput,
+  ImportedMetadata,
+  MintedBatch,
+  MintInput,
+  PatchInput,
+  PatchOutcome,
+  PortsChanged,
+  RegistrationDetail,
+  RegistrationPage,
+  RegistrationQuery,
+  RotatedDownloadId,
+  RotatedToken,
+  Settings,
+} from "./bindings";
+
+export type * from "./bindings";
+
+export interface FileFilter {
+  name: string;
+  extensions: string[];
+}
+
+export interface Backend {
+  registryCounts(): Promise<Counts>;
+  listRegistrations(query: RegistrationQuery): Promise<RegistrationPage>;
+  getRegistration(nodeId: string): Promise<RegistrationDetail>;
+  rotateToken(nodeId: string): Promise<RotatedToken>;
+  rotateDownloadId(nodeId: string): Promise<RotatedDownloadId>;
+  patchSdkconfig(input: PatchInput): Promise<PatchOutcome>;
+
+  mintRegistrations(input: MintInput): Promise<MintedBatch>;
+  exportBatch(batchId: string, path: string, format: ExportFormat): Promise<void>;
+  discardBatch(batchId: string): Promise<void>;
+  readMetadataFile(path: string): Promise<ImportedMetadata>;
+
+  getSettings(): Promise<Settings>;
+  saveSettings(settings: Settings): Promise<Settings>;
+  checkEspIdf(path: string): Promise<EspIdfStatus>;
+
+  listPorts(): Promise<BenchPort[]>;
+  attachSimulatedBoards(count: number): Promise<BenchPort[]>;
+  /** Starts a flash job; `onEvent` receives its events, ending with `finished` or `failed`. */
+  startFlashJob(input: FlashJobInput, onEvent: (event: FlashJobEvent) => void): Promise<string>;
+  cancelFlashJob(jobId: string): Promise<void>;
+  /** Subscribes to ports appearing and going; returns the unsubscribe function. */
+  onPortsChanged(handler: (change: PortsChanged) => void): Promise<() => void>;
+  /** Subscribes to the menu action that attaches a simulated board. */
+  onSimulatedBoardRequested(handler: () => void): Promise<() => void>;
+
+  /**
+   * Asks `handler` before the window closes; the window stays open when it resolves false.
+   */
+  onCloseRequested(handler: () => Promise<boolean>): Promise<() => void>;
+
+  pickFolder(title: string): Promise<string | null>;
+  pickFiles(title: string, filters: FileFilter[], multiple: boolean): Promise<string[]>;
+  pickSavePath(title: string, defaultName: string, filters: FileFilter[]): Promise<string | null>;
+}
+
+/** A failed backend call, carrying the `{code, message, hint}` the Rust side sent. */
+export class BackendError extends Error {
+  readonly code: string;
+  readonly hint: string | null;
+  /** A token minted before the failure; shown once like any new token. */
+  readonly recoveredToken: string | null;
+
+  constructor(error: CommandError) {
+    super(error.message);
+    this.name = "BackendError";
+    this.code = error.code;
+    this.hint = error.hint;
+    this.recoveredToken = error.recovered_token;
+  }
+
+  toCommandError(): CommandError {
+    return { code: this.code, message: this.message, hint: this.hint, recovered_token: this.recoveredToken };
+  }
+}
+
+/** Turns whatever a call rejected with into a `BackendError`. */
+export function toBackendError(reason: unknown): BackendError {
+  if (reason instanceof BackendError) return reason;
+  if (reason && typeof reason === "object" && "code" in reason && "message" in reason) {
+    const error = reason as Partial<CommandError>;
+    return new BackendError({
+      code: String(error.code),
+      message: String(error.message),
+      hint: error.hint ?? null,
+      recovered_token: error.recovered_token ?? null,
+    });
+  }
+  const message = reason instanceof Error ? reason.message : String(reason);
+  return new BackendError({ code: "internal", message, hint: null, recovered_token: null });
+}

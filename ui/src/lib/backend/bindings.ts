@@ -1,0 +1,154 @@
+// Generated from src-tauri/src/dto.rs and settings.rs by ts-rs; do not edit.
+// Regenerate with: UPDATE_BINDINGS=1 cargo test -p node-factory-app --test bindings
+
+export type CommandError = { code: string, message: string, 
+/**
+ * What the operator can do next, from [`hint_for`], when there is a known next step.
+ */
+hint: string | null, 
+/**
+ * A token the failed operation minted before it failed. It exists nowhere else, so the
+ * UI shows it once like any new token.
+ */
+recovered_token: string | null, };
+
+export type ChipName = "esp32" | "esp32c3" | "esp32s3";
+
+export type Status = "available" | "assigned" | "provisioned";
+
+export type RegistrationRow = { node_id: string, download_id: string, status: Status, target_chip: ChipName | null, created_at: string, provisioned_at: string | null, 
+/**
+ * A short description such as `house maple-12 / room 3`, when assigned.
+ */
+assignment: string | null, house_slug: string | null, 
+/**
+ * The hardware metadata exactly as stored, usually a JSON object.
+ */
+metadata_json: string | null, has_legacy_token: boolean, };
+
+export type SortColumn = "created_at" | "node_id" | "status" | "target_chip" | "provisioned_at";
+
+export type RegistrationQuery = { status: Status | null, target_chip: ChipName | null, 
+/**
+ * Part of a node ID, download ID, house slug or MAC address.
+ */
+search: string | null, sort: SortColumn, descending: boolean, offset: number, limit: number, };
+
+export type RegistrationPage = { items: Array<RegistrationRow>, 
+/**
+ * Matches across all pages.
+ */
+total: number, };
+
+export type Counts = { total: number, available: number, assigned: number, provisioned: number, available_by_chip: Array<ChipCount>, };
+
+export type ChipCount = { chip: string, available: number, };
+
+export type FlashAttempt = { attempted_at: string, port: string, bench_host: string, chip: ChipName | null, chip_revision: string | null, mac: string | null, flash_size: number | null, succeeded: boolean, error_code: string | null, error_message: string | null, regions: Array<FlashedRegion>, };
+
+export type FlashedRegion = { offset: number, size: number, sha256: string, };
+
+export type RegistrationDetail = { registration: RegistrationRow, ota_manifest_url: string, 
+/**
+ * Newest first.
+ */
+flash_history: Array<FlashAttempt>, };
+
+export type MintInput = { count: number, target_chip: ChipName | null, metadata_json: string | null, };
+
+export type MintedRow = { registration: RegistrationRow, ota_token: string, ota_manifest_url: string, };
+
+export type MintedBatch = { batch_id: string, rows: Array<MintedRow>, };
+
+export type ExportFormat = "json" | "csv";
+
+export type ImportedMetadata = { text: string, 
+/**
+ * 1 for one object, or the length of a list of objects.
+ */
+node_count: number, };
+
+export type RotatedToken = { ota_token: string, };
+
+export type RotatedDownloadId = { download_id: string, ota_manifest_url: string, };
+
+export type TokenChoice = { "kind": "rotate" } | { "kind": "existing", ota_token: string, };
+
+export type PatchInput = { node_id: string, paths: Array<string>, token: TokenChoice, 
+/**
+ * Mark the registration provisioned once the files are written; off when the files are
+ * only staged for a later build.
+ */
+mark_provisioned: boolean, };
+
+export type PatchOutcome = { patched: Array<string>, 
+/**
+ * The new token when the patch rotated it: shown once.
+ */
+rotated_token: string | null, };
+
+export type EspIdfStatus = { found: boolean, idf_py: string | null, detail: string, };
+
+export type BenchPort = { 
+/**
+ * The device path, such as `/dev/ttyUSB0`; also the port's identity.
+ */
+name: string, 
+/**
+ * The USB bridge, such as `CP210x`, `CH340` or `USB-Serial-JTAG`, when known.
+ */
+bridge: string | null, vid: number | null, pid: number | null, serial_number: string | null, 
+/**
+ * Set for boards from the built-in simulator.
+ */
+simulated: boolean, 
+/**
+ * The chip the simulator carries; real boards report theirs once probed by a flash job.
+ */
+chip: ChipName | null, };
+
+export type PortsChanged = { added: Array<BenchPort>, removed: Array<string>, };
+
+export type FirmwareSource = { "kind": "project", path: string, } | { "kind": "build_folder", path: string, } | { "kind": "elf", path: string, };
+
+export type FlashJobInput = { port: string, node_id: string, source: FirmwareSource, token: TokenChoice, 
+/**
+ * Erase the whole flash before writing, so nothing from earlier firmware stays.
+ */
+erase_all: boolean, 
+/**
+ * Keep the per-job build folder and patched sdkconfig, which contain the OTA token.
+ */
+keep_build_files: boolean, };
+
+export type JobStage = "preparing" | "building" | "connecting" | "erasing" | "writing" | "verifying" | "recording";
+
+export type FlashJobEvent = { "kind": "stage", stage: JobStage, } | { "kind": "log", line: string, } | { "kind": "chip_detected", chip: ChipName, revision: string | null, mac: string, flash_size: number | null, } | { "kind": "plan", regions: Array<PlannedRegion>, } | { "kind": "region_progress", index: number, written: number, total: number, } | { "kind": "region_skipped", index: number, } | { "kind": "region_done", index: number, } | { "kind": "finished", node_id: string, mac: string, } | { "kind": "failed", error: CommandError, };
+
+export type PlannedRegion = { offset: number, size: number, 
+/**
+ * The file name, such as `bootloader.bin`.
+ */
+name: string, };
+
+export type Settings = { registry: RegistrySettings, 
+/**
+ * Where OTA images are published, one folder per download ID.
+ */
+firmware_dir: string, 
+/**
+ * The base of each node's OTA manifest URL.
+ */
+public_url: string, 
+/**
+ * The ESP-IDF folder (the one holding `tools/idf.py`); empty means `idf.py` on the PATH.
+ */
+esp_idf_path: string, 
+/**
+ * The baud rate of the flash phase after the loader connected at 115200.
+ */
+default_baud: number, reset_mode: ResetMode, };
+
+export type RegistrySettings = { "kind": "embedded", path: string, } | { "kind": "remote", url: string, };
+
+export type ResetMode = "default" | "usb_reset" | "no_reset";
