@@ -126,6 +126,12 @@ fn esptool_round_trip(chip: SimChip, use_stub: bool) {
     let output = esptool.run(&board, use_stub, "verify-flash", &files);
     assert_eq!(count(&output, "Verification successful (digest matched)."), 2, "{output}");
 
+    // The ROM reads 64 bytes per READ_FLASH_SLOW; the stub streams READ_FLASH blocks.
+    let read_path = dir.path().join("read.bin");
+    let read_arg = read_path.to_string_lossy().into_owned();
+    esptool.run(&board, use_stub, "read-flash", &["0x10000", "1000", read_arg.as_str()]);
+    assert_eq!(std::fs::read(&read_path).unwrap(), random[..1000]);
+
     // With the stub, esptool's no-reset exit reboots the stub back into the ROM.
     assert_eq!(board.state(), LoaderState::Rom);
     let log = board.command_log();

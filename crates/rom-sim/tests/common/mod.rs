@@ -70,12 +70,25 @@ impl ProgressCallbacks for NoProgress {
 }
 
 /// Opens the board's port and connects espflash without touching DTR/RTS, which a
-/// pseudo-terminal does not have. Verification is on.
+/// pseudo-terminal does not have. Verification is on, and the board stays in its loader after
+/// each operation.
 pub fn connect(
     board: &SimBoard,
     use_stub: bool,
     chip: Option<Chip>,
     baud: Option<u32>,
+) -> Result<Flasher, espflash::Error> {
+    connect_with(board, use_stub, chip, baud, ResetAfterOperation::NoResetNoStub)
+}
+
+/// Connects like [`connect`] with another after-operation, which espflash runs after each
+/// write. Only `NoResetNoStub` and `NoReset` send nothing on the modem lines.
+pub fn connect_with(
+    board: &SimBoard,
+    use_stub: bool,
+    chip: Option<Chip>,
+    baud: Option<u32>,
+    after: ResetAfterOperation,
 ) -> Result<Flasher, espflash::Error> {
     let path = board.port_path().to_string_lossy().into_owned();
     // Connection::new does not apply its baud argument, and a fresh pty runs at 38400.
@@ -85,13 +98,7 @@ pub fn connect(
     // Any pid but 0x1001 (USB-Serial-JTAG), which would make espflash toggle DTR/RTS.
     let usb =
         UsbPortInfo { vid: 0x10c4, pid: 0xea60, serial_number: None, manufacturer: None, product: None };
-    let connection = Connection::new(
-        port,
-        usb,
-        ResetAfterOperation::NoResetNoStub,
-        ResetBeforeOperation::NoReset,
-        115_200,
-    );
+    let connection = Connection::new(port, usb, after, ResetBeforeOperation::NoReset, 115_200);
     Flasher::connect(connection, use_stub, true, false, chip, baud)
 }
 
