@@ -7,7 +7,7 @@ use std::fmt;
 use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
 use espflash::flasher::Flasher;
 use espflash::image_format::Segment;
-use espflash::target::ProgressCallbacks;
+use espflash::target::{Chip as EspflashChip, ProgressCallbacks, XtalFrequency};
 use factory_core::Chip;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use serialport::{SerialPort, UsbPortInfo};
 use tracing::{debug, info, info_span, warn};
 
 use crate::check::{ImageRegion, PlanExpectations, hex_digest};
-use crate::chips::{espflash_chip_display_name, from_espflash_chip};
+use crate::chips::{espflash_chip_display_name, from_espflash_chip, to_espflash_chip};
 use crate::classify::{Step, classify_espflash_error, classify_port_error};
 use crate::error::{ChipSource, FlashError};
 use crate::event::FlashEvent;
@@ -111,8 +111,9 @@ pub struct ChipFacts {
     pub revision: Option<String>,
     /// The factory MAC address, `aa:bb:cc:dd:ee:ff`.
     pub mac: String,
-    /// Detected flash size in bytes.
-    pub flash_size: u64,
+    /// Detected flash size in bytes; `None` when the job stopped before detecting the flash, as
+    /// it does for a board with the wrong chip.
+    pub flash_size: Option<u64>,
 }
 
 /// One region as written.
@@ -214,18 +215,18 @@ impl Job<'_> {
         info!(plan = checked.describe(), "plan checked");
 
         (self.emit)(&FlashEvent::Connecting { port: self.port.path.clone() });
-        let mut flasher = self.connect()?;
-        let (facts, crystal) = self.read_facts(&mut flasher)?;
+        let expected = self.expected_board_chip(checked.chip());
+        let mut flasher = self.connect(expected)?;
+        let (facts, flash_size, crystal) = self.read_facts(&mut flasher)?;
         self.facts = Some(facts.clone());
         (self.emit)(&FlashEvent::Connected {
             chip: facts.chip,
             revision: facts.revision.clone(),
             mac: facts.mac.clone(),
-            flash_size: facts.flash_size,
+            flash_size,
         });
 
-        self.check_board_chip(facts.chip, checked.chip())?;
-        let regions = checked.resolve_for_board(facts.chip, crystal, facts.flash_size)?;
+        let regions = checked.resolve_for_board(facts.chip, crystal, flash_size)?;
 
         if self.options.erase_all {
             (self.emit)(&FlashEvent::Erasing);
@@ -242,20 +243,34 @@ impl Job<'_> {
             chip: facts.chip,
             revision: facts.revision,
             mac: facts.mac,
-            flash_size: facts.flash_size,
+            flash_size,
             regions: std::mem::take(&mut self.completed),
         })
     }
 
-    fn connect(&self) -> Result<Flasher, FlashError> {
-        let path = &self.port.path;
-        let mut serial = serialport::new(path, ROM_BAUD)
+    /// Returns the chip the board must have: the registration's, or without one the firmware's.
+    fn expected_board_chip(&self, plan_chip: Option<Chip>) -> Option<(Chip, ChipSource)> {
+        match (self.options.expected_chip, plan_chip) {
+            (Some(expected), _) => {
+                Some((expected, ChipSource::Registration { node_id: self.options.registration.clone() }))
+            }
+            (None, Some(plan_chip)) => Some((plan_chip, ChipSource::Firmware)),
+            (None, None) => None,
+        }
+    }
+
+    /// Opens the port and connects. espflash compares the detected chip with `expected` right
+    /// after detecting it, before uploading the stub or probing the flash, so a wrong board is
+    /// rejected before anything chip-specific is sent to it.
+    fn connect(&mut self, expected: Option<(Chip, ChipSource)>) -> Result<Flasher, FlashError> {
+        let path = self.port.path.clone();
+        let mut serial = serialport::new(&path, ROM_BAUD)
             .open_native()
-            .map_err(|error| classify_port_error(path, &error))?;
+            .map_err(|error| classify_port_error(&path, &error))?;
 
         // Connection::new does not apply its baud argument, and a fresh pseudo-terminal runs at
-        // 38400; espflash reads the port's rate for the ESP32 crystal estimate and CHANGE_BAUDRATE.
-        serial.set_baud_rate(ROM_BAUD).map_err(|error| classify_port_error(path, &error))?;
+        // 38400. espflash reads the port's rate for the ESP32 crystal estimate and CHANGE_BAUDRATE.
+        serial.set_baud_rate(ROM_BAUD).map_err(|error| classify_port_error(&path, &error))?;
 
         let (before, after) = match self.options.reset {
             ResetMode::Auto if self.port.bridge == Some(Bridge::UsbSerialJtag) => {
@@ -267,21 +282,34 @@ impl Job<'_> {
         let connection = Connection::new(serial, usb_port_info(self.port), after, before, ROM_BAUD);
 
         debug!(?before, ?after, use_stub = self.options.use_stub, "connecting");
-        Flasher::connect(
+        let attempt = Flasher::try_connect(
             connection,
             self.options.use_stub,
             self.options.verify,
             self.options.skip_unchanged,
-            None,
+            expected.as_ref().map(|(chip, _)| to_espflash_chip(*chip)),
             self.options.baud,
-        )
-        .map_err(|error| classify_espflash_error(path, Step::Connect, &error))
+        );
+        let (error, mut connection) = match attempt {
+            Ok(flasher) => return Ok(flasher),
+            Err(failure) => *failure,
+        };
+
+        let (espflash::Error::ChipMismatch(_, detected), Some((expected, wanted_by))) = (&error, expected)
+        else {
+            return Err(classify_espflash_error(&path, Step::Connect, &error));
+        };
+        let detected = detected.parse::<EspflashChip>().ok();
+        self.facts = detected.and_then(|chip| wrong_board_facts(chip, &mut connection));
+        Err(FlashError::WrongChip {
+            port: path,
+            found: detected.map(espflash_chip_display_name).unwrap_or_else(|| "unrecognized chip".to_owned()),
+            expected,
+            wanted_by,
+        })
     }
 
-    fn read_facts(
-        &self,
-        flasher: &mut Flasher,
-    ) -> Result<(ChipFacts, espflash::target::XtalFrequency), FlashError> {
+    fn read_facts(&self, flasher: &mut Flasher) -> Result<(ChipFacts, u64, XtalFrequency), FlashError> {
         let path = &self.port.path;
         if flasher.secure_download_mode() {
             return Err(FlashError::DeviceError {
@@ -306,35 +334,15 @@ impl Job<'_> {
             detail: "the chip returned no MAC address".to_owned(),
         })?;
 
+        let flash_size = u64::from(info.flash_size.size());
         let facts = ChipFacts {
             chip,
-            revision: info.revision.map(|(major, minor)| format!("v{major}.{minor}")),
+            revision: info.revision.map(format_revision),
             mac,
-            flash_size: u64::from(info.flash_size.size()),
+            flash_size: Some(flash_size),
         };
-        info!(chip = %facts.chip, mac = %facts.mac, flash_size = facts.flash_size, "connected");
-        Ok((facts, info.crystal_frequency))
-    }
-
-    /// Refuses a board whose chip differs from the registration's, or, without a registration
-    /// chip, from the chip the firmware was built for.
-    fn check_board_chip(&self, found: Chip, plan_chip: Option<Chip>) -> Result<(), FlashError> {
-        let (expected, wanted_by) = match (self.options.expected_chip, plan_chip) {
-            (Some(expected), _) => {
-                (expected, ChipSource::Registration { node_id: self.options.registration.clone() })
-            }
-            (None, Some(plan_chip)) => (plan_chip, ChipSource::Firmware),
-            (None, None) => return Ok(()),
-        };
-        if found == expected {
-            return Ok(());
-        }
-        Err(FlashError::WrongChip {
-            port: self.port.path.clone(),
-            found: found.display_name().to_owned(),
-            expected,
-            wanted_by,
-        })
+        info!(chip = %facts.chip, mac = %facts.mac, flash_size, "connected");
+        Ok((facts, flash_size, info.crystal_frequency))
     }
 
     fn write(&mut self, flasher: &mut Flasher, regions: &[ImageRegion]) -> Result<(), FlashError> {
@@ -382,6 +390,20 @@ impl Job<'_> {
         }
         Err(classify_espflash_error(path, step, &error))
     }
+}
+
+/// Reads what a board with the wrong chip tells about itself, so the failure can still name the
+/// board. Returns `None` for a chip Node Factory does not provision or when a read fails.
+fn wrong_board_facts(detected: EspflashChip, connection: &mut Connection) -> Option<ChipFacts> {
+    let chip = from_espflash_chip(detected)?;
+    let mac = detected.mac_address(connection).ok()?;
+    let revision = detected.revision(connection).ok().map(format_revision);
+    Some(ChipFacts { chip, revision, mac, flash_size: None })
+}
+
+/// Formats a silicon revision the way ESP-IDF prints it: `v0.4`.
+fn format_revision((major, minor): (u32, u32)) -> String {
+    format!("v{major}.{minor}")
 }
 
 fn check_options(options: &FlashOptions) -> Result<(), FlashError> {
@@ -439,7 +461,6 @@ fn verify_failure(
 ) -> FlashError {
     let size = written.len() as u32;
     let expected_md5 = hex_digest(&Md5::digest(written));
-    let erased_md5 = hex_digest(&Md5::digest(vec![0xFFu8; written.len()]));
 
     let device_md5 = match flasher.checksum_md5(offset, size) {
         Ok(digest) => Some(format!("{digest:032x}")),
@@ -448,7 +469,7 @@ fn verify_failure(
             None
         }
     };
-    let nothing_written = device_md5.as_deref() == Some(erased_md5.as_str());
+    let nothing_written = device_md5.as_deref() == Some(erased_md5_hex(written.len()).as_str());
     FlashError::VerifyFailed {
         port: port.to_owned(),
         index,
@@ -458,6 +479,11 @@ fn verify_failure(
         device_md5,
         nothing_written,
     }
+}
+
+/// Computes the MD5 digest of `len` bytes of erased flash (0xFF), in lowercase hex.
+fn erased_md5_hex(len: usize) -> String {
+    hex_digest(&Md5::digest(vec![0xFFu8; len]))
 }
 
 /// The progress bridge's record of the write, read after the write returned.
@@ -626,6 +652,12 @@ mod tests {
             .collect();
         assert_eq!(written, vec![33_333, 66_666, 100_000]);
         assert_eq!(events.last(), Some(&FlashEvent::RegionFinished { index: 0 }));
+    }
+
+    #[test]
+    fn erased_digest_matches_known_value() {
+        // The MD5 of 4096 bytes of 0xFF, as computed by Python's hashlib.
+        assert_eq!(erased_md5_hex(4096), "6ae59e64850377ee5470c854761551ea");
     }
 
     #[test]
