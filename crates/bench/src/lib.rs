@@ -7,6 +7,7 @@
 pub mod build;
 mod error;
 pub mod export;
+pub mod flash;
 pub mod mint;
 pub mod provision;
 mod settings;

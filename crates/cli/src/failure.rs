@@ -19,6 +19,14 @@ impl Failure {
         Failure { message: error.to_string(), invalid_input: true, details: Vec::new() }
     }
 
+    pub fn other(error: impl std::fmt::Display) -> Failure {
+        Failure { message: error.to_string(), invalid_input: false, details: Vec::new() }
+    }
+
+    pub fn with_details(message: String, invalid_input: bool, details: Vec<String>) -> Failure {
+        Failure { message, invalid_input, details }
+    }
+
     pub fn report(self) -> ExitCode {
         eprintln!("error: {}", self.message);
         for line in &self.details {

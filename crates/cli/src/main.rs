@@ -5,6 +5,7 @@
 
 mod commands;
 mod failure;
+mod progress;
 mod table;
 
 use std::path::PathBuf;
@@ -41,7 +42,7 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "NODE_FACTORY_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
 
-    /// Log more on stderr: -v for progress messages, -vv for protocol detail.
+    /// Log more on stderr: -v for warnings and milestones, -vv for protocol detail.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 }
@@ -56,6 +57,10 @@ enum Command {
     Show(commands::show::ShowArgs),
     /// Write a registration's identity into sdkconfig files.
     Provision(commands::provision::ProvisionArgs),
+    /// List the serial ports that may carry a board.
+    Ports(commands::ports::PortsArgs),
+    /// Flash a board for a registration, verify it and record the result.
+    Flash(commands::flash::FlashArgs),
     /// Serve a simulated ESP board on a pseudo-terminal, to try flashing without hardware.
     SimBoard(commands::sim_board::SimBoardArgs),
 }
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
         Command::List(args) => commands::list::run(&cli.global, args),
         Command::Show(args) => commands::show::run(&cli.global, args),
         Command::Provision(args) => commands::provision::run(&cli.global, args),
+        Command::Ports(args) => commands::ports::run(args),
+        Command::Flash(args) => commands::flash::run(&cli.global, args),
         Command::SimBoard(args) => commands::sim_board::run(args),
     };
 
@@ -98,12 +105,19 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // Failures reach the operator as one error line, so the default level leaves out the
+    // warning that libraries log for the same failure.
     let default_level = match verbose {
-        0 => "warn",
+        0 => "error",
         1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NODE_FACTORY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
 }

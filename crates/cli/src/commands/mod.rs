@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod flash;
 pub mod generate;
 pub mod list;
+pub mod ports;
 pub mod provision;
 pub mod show;
 pub mod sim_board;
