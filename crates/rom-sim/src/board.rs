@@ -94,7 +94,7 @@ impl SimBoard {
         self.lock().log().to_vec()
     }
 
-    /// Returns which loader answers right now.
+    /// Returns the loader that replies right now.
     pub fn state(&self) -> LoaderState {
         self.lock().state()
     }
@@ -217,7 +217,46 @@ impl Server {
     }
 }
 
-/// Whether an I/O error only means "nothing happened yet".
+/// Returns whether an I/O error only means "nothing happened yet".
 fn is_transient(error: &std::io::Error) -> bool {
     matches!(error.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock | ErrorKind::Interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<SimBoard>();
+    }
+
+    #[test]
+    fn board_rejects_unsupported_flash_size() {
+        let mut config = BoardConfig::new(SimChip::Esp32);
+        config.flash_size = 3 * 1024 * 1024;
+        let error = SimBoard::start(config).unwrap_err();
+        assert!(matches!(error, SimError::UnsupportedFlashSize { size } if size == 3 * 1024 * 1024));
+    }
+
+    #[test]
+    fn board_rejects_zero_pacing_baud() {
+        let mut config = BoardConfig::new(SimChip::Esp32);
+        config.pacing_baud = Some(0);
+        assert!(matches!(SimBoard::start(config), Err(SimError::ZeroPacingBaud)));
+    }
+
+    #[test]
+    fn board_reports_pty_path_and_identity() {
+        let board = SimBoard::start(BoardConfig::new(SimChip::Esp32s3)).unwrap();
+        assert!(board.port_path().starts_with("/dev/pts"), "{}", board.port_path().display());
+        assert!(board.port_path().exists());
+        assert_eq!(board.chip(), SimChip::Esp32s3);
+        assert_eq!(board.mac(), SimChip::Esp32s3.default_mac());
+        assert_eq!(board.state(), LoaderState::Rom);
+        assert_eq!(board.flash_contents().len(), 4 * 1024 * 1024);
+        assert!(board.command_log().is_empty());
+        board.stop();
+    }
 }

@@ -68,7 +68,7 @@ impl FromStr for SimChip {
     }
 }
 
-/// Address of the ROM word whose value tells the chip families apart.
+/// Address of the ROM word whose value differs between chip families.
 pub(crate) const CHIP_DETECT_MAGIC_REG: u32 = 0x4000_1000;
 
 /// Register offsets of the SPI controller that drives the flash chip.
@@ -87,7 +87,7 @@ impl SpiRegisters {
     }
 }
 
-/// What a chip family looks like from the serial port.
+/// Identity and register layout of a chip family, as seen from the serial port.
 #[derive(Debug)]
 pub(crate) struct ChipProfile {
     /// Value of the word at [`CHIP_DETECT_MAGIC_REG`]. For the ESP32-C3 it is the ECO3 value, one

@@ -5,16 +5,16 @@ use std::str::FromStr;
 
 use crate::{Fault, SimChip, SimError};
 
-/// What the ROM loader does after it answers FLASH_END or FLASH_DEFL_END.
+/// Behaviour of the ROM loader after it replies to FLASH_END or FLASH_DEFL_END.
 ///
 /// A real ROM leaves the loader after that command: flag 0 reboots the chip and flag 1 jumps to
-/// the application, and in both cases the loader stops answering. esptool 5.6 therefore never
+/// the application, and in both cases the loader stops replying. esptool 5.6 therefore never
 /// sends the ROM END command after a write; espflash 4.7.0 sends FLASH_END with flag 0 at the end
 /// of every ROM-mode `write_bins_to_flash` and `load_image_to_flash`, then sends nothing more
 /// unless the caller starts another operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RomFlashEnd {
-    /// `leave-loader`: reply, then answer nothing more, like a chip that boots its application.
+    /// `leave-loader`: reply, then stay silent, like a chip that boots its application.
     #[default]
     LeaveLoader,
     /// `stay-in-loader`: reply and keep serving, which lets one ROM session run several writes.
@@ -56,7 +56,7 @@ pub struct BoardConfig {
     /// Baud rate at which to pace the wire (10 bits per byte, both directions), or `None` to move
     /// bytes as fast as the pseudo-terminal allows. CHANGE_BAUDRATE switches the paced rate.
     pub pacing_baud: Option<u32>,
-    /// What the ROM loader does after FLASH_END.
+    /// Behaviour of the ROM loader after FLASH_END.
     pub rom_flash_end: RomFlashEnd,
 }
 

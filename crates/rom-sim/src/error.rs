@@ -17,7 +17,7 @@ pub enum SimError {
     InvalidKnob {
         /// The knob text as given.
         text: String,
-        /// What is wrong with it.
+        /// The reason the text is invalid.
         reason: String,
         /// The list of valid knob spellings.
         valid: &'static str,

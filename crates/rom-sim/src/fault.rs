@@ -13,19 +13,19 @@ const VALID_KNOBS: &str = "silent, wrong-chip=CHIP, stall-after=N, error-on=COMM
 /// (`stall-after=40`) and prints back to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fault {
-    /// `silent`: the board never answers, like a board that is not in download mode.
+    /// `silent`: the board never replies, like a board that is not in download mode.
     Silent,
     /// `wrong-chip=esp32s3`: the board reports another chip's magic value and chip ID. Only those
     /// identity words change: the MAC eFuses and the SPI controller stay where the real chip has
     /// them.
     WrongChip(SimChip),
-    /// `stall-after=N`: the board answers N commands and then nothing, like a pulled cable.
+    /// `stall-after=N`: the board replies to N commands and then stops, like a pulled cable.
     StallAfter(u32),
     /// `error-on=COMMAND`: every request with this opcode gets a failure status.
     ErrorOn(Command),
     /// `corrupt-flash`: each flash download flips a bit of one written byte, so the MD5 check fails.
     CorruptFlash,
-    /// `no-flash`: no flash chip answers, so the JEDEC ID reads 0xFFFFFF and the flash reads as 0xFF.
+    /// `no-flash`: no flash chip is fitted, so the JEDEC ID reads 0xFFFFFF and the flash reads as 0xFF.
     NoFlash,
     /// `short-sync`: SYNC gets four replies instead of the eight hosts wait for.
     ShortSync,

@@ -11,8 +11,8 @@ pub(crate) struct OutOfRange;
 #[derive(Debug)]
 pub(crate) struct FlashMemory {
     bytes: Vec<u8>,
-    /// False when no flash chip answers: programs and erases then do nothing and reads return
-    /// 0xFF, which is what a floating, pulled-up MISO line gives.
+    /// False when no flash chip is fitted. Programs and erases then do nothing and reads return
+    /// 0xFF, the level of a floating, pulled-up MISO line.
     present: bool,
 }
 
@@ -75,7 +75,7 @@ impl FlashMemory {
         Ok(())
     }
 
-    /// Reads `len` bytes at `offset` as the SPI bus sees them.
+    /// Reads `len` bytes at `offset` as they arrive over the SPI bus.
     pub(crate) fn read(&self, offset: u32, len: u32) -> Result<Vec<u8>, OutOfRange> {
         let range = self.range(offset, len)?;
         if self.present { Ok(self.bytes[range].to_vec()) } else { Ok(vec![0xff; range.len()]) }

@@ -2,18 +2,18 @@
 
 use crate::Command;
 
-/// Which program answers on the serial port.
+/// The program that replies on the serial port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LoaderState {
     /// The ROM serial bootloader.
     Rom,
     /// The flasher stub, after a RAM download with an entry point.
     Stub,
-    /// Neither: the chip left the loader (ROM FLASH_END, RUN_USER_CODE) and answers nothing.
+    /// Neither: the chip left the loader (ROM FLASH_END, RUN_USER_CODE) and stays silent.
     Exited,
 }
 
-/// What the board did with one request.
+/// Result of one request as the board handled it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// It replied with success status.
@@ -27,7 +27,7 @@ pub enum Outcome {
     NoReply,
 }
 
-/// One request as the board received and answered it.
+/// One request as the board received and handled it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LoggedCommand {
     /// The command, from the request's opcode byte.
@@ -36,6 +36,6 @@ pub struct LoggedCommand {
     pub payload_len: usize,
     /// The loader that received the request.
     pub state: LoaderState,
-    /// What the board answered.
+    /// The board's reply.
     pub outcome: Outcome,
 }

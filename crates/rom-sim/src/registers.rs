@@ -15,7 +15,7 @@ const SPI_USR_COMMAND: u32 = 1 << 31;
 
 /// JEDEC "read identification".
 const FLASH_RDID: u8 = 0x9f;
-/// JEDEC "read SFDP", which esptool 5.x sends first to check that a flash chip answers.
+/// JEDEC "read SFDP", which esptool 5.x sends first to check that a flash chip is connected.
 const FLASH_RDSFDP: u8 = 0x5a;
 /// The SFDP header's first word, "SFDP" in little-endian order.
 const SFDP_SIGNATURE: u32 = 0x5044_4653;
@@ -30,7 +30,7 @@ pub(crate) struct RegisterFile {
     written: HashMap<u32, u32>,
     spi: SpiRegisters,
     uart_clkdiv_reg: Option<u32>,
-    /// The 24-bit JEDEC ID, or 0xFFFFFF when no flash chip answers.
+    /// The 24-bit JEDEC ID, or 0xFFFFFF when no flash chip is fitted.
     jedec_id: u32,
     baud: u32,
 }

@@ -41,9 +41,9 @@ impl Failure {
     /// Returns the ROM error byte.
     ///
     /// The ROM's reasons for its codes are not published. For checks it must make (block size,
-    /// order, missing begin) the simulator picks the closest entry of esptool's ROM error table:
-    /// 0x05 invalid message, 0x06 failed to act, 0x07 checksum, 0x08 flash write, 0x0A flash read
-    /// length, 0x0B deflate, 0x0E invalid RAM size.
+    /// order, missing begin) the simulator picks the closest entry of esptool's ROM error table.
+    /// Those entries are 0x05 invalid message, 0x06 failed to act, 0x07 checksum, 0x08 flash
+    /// write, 0x0A flash read length, 0x0B deflate and 0x0E invalid RAM size.
     fn rom_code(self) -> u8 {
         match self {
             Failure::InvalidMessage

@@ -145,7 +145,7 @@ fn stall_mid_write_is_connection_error() {
     let big = [Segment { addr: 0x10000, data: Cow::Owned(noisy) }];
     let before = commands_before_first_data_block(chip, &big);
 
-    // Answer the first two data blocks, then go quiet like a pulled cable.
+    // Reply to the first two data blocks, then go quiet like a pulled cable.
     let mut config = BoardConfig::new(chip);
     config.faults.push(Fault::StallAfter(before + 2));
     let board = SimBoard::start(config).unwrap();

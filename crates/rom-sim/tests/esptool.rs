@@ -194,3 +194,21 @@ fn esptool_corrupt_flash_fails_md5() {
     assert!(!output.status.success(), "{text}");
     assert!(text.contains("MD5 of file does not match data in flash"), "{text}");
 }
+
+#[test]
+fn esptool_rom_compressed_write() {
+    // esptool compresses for the ROM only when asked; the ROM inflates FLASH_DEFL_DATA itself.
+    let esptool = Esptool::find();
+    let board = SimBoard::start(BoardConfig::new(SimChip::Esp32)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_, bootloader) = bootloader(SimChip::Esp32c3);
+    let path = write_file(dir.path(), "image.bin", &bootloader);
+
+    let output = esptool.run(&board, false, "write-flash", &["--compress", "0x10000", &path]);
+    assert!(output.contains("Hash of data verified."), "{output}");
+    assert_eq!(board.read_flash(0x10000, bootloader.len() as u32), bootloader);
+
+    let log = board.command_log();
+    assert!(log.iter().any(|entry| entry.command == Command::FlashDeflData));
+    assert!(log.iter().all(|entry| entry.state == LoaderState::Rom));
+}

@@ -45,7 +45,7 @@ struct MemDownload {
     next_seq: u32,
 }
 
-/// What happens once the reply to a command is on its way.
+/// Effect of a command that takes place once its reply is on its way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum After {
     Nothing,
@@ -55,7 +55,7 @@ enum After {
     StartReadFlash,
     /// The UART switches to a new baud rate.
     SetBaud(u32),
-    /// The chip leaves the loader and stops answering.
+    /// The chip leaves the loader and stops replying.
     Exit,
     /// The stub reboots the chip into the ROM loader.
     RebootToRom,
@@ -65,7 +65,7 @@ enum After {
 struct Step {
     result: Result<Answer, Failure>,
     after: After,
-    /// False for commands the loader never answers (RUN_USER_CODE).
+    /// False for commands that get no reply (RUN_USER_CODE).
     reply: bool,
 }
 
@@ -181,7 +181,7 @@ impl Loader {
         self.state
     }
 
-    /// The UART baud rate the board currently uses.
+    /// Returns the UART baud rate the board uses now.
     pub(crate) fn baud(&self) -> u32 {
         self.baud
     }
@@ -245,7 +245,7 @@ impl Loader {
         writes
     }
 
-    /// Whether the board answers requests at all right now.
+    /// Returns whether the board replies to requests at all right now.
     fn answers(&self) -> bool {
         let stalled = self.faults.stall_after.is_some_and(|limit| self.answered >= limit);
         self.state != LoaderState::Exited && !self.faults.silent && !stalled

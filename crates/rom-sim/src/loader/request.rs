@@ -35,7 +35,7 @@ impl<'a> Request<'a> {
     }
 }
 
-/// The checksum hosts put in the header of data commands: 0xEF XOR every data byte.
+/// Returns the checksum hosts put in the header of data commands: 0xEF XOR every data byte.
 pub(super) fn data_checksum(data: &[u8]) -> u32 {
     u32::from(data.iter().fold(CHECKSUM_SEED, |acc, byte| acc ^ byte))
 }

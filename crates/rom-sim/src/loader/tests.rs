@@ -248,7 +248,7 @@ fn stub_read_flash_waits_for_acknowledgements() {
 }
 
 #[test]
-fn stall_after_stops_answering() {
+fn stall_after_stops_replying() {
     let mut loader = loader(SimChip::Esp32c3, vec![Fault::StallAfter(2)]);
     assert_eq!(send(&mut loader, 0x08, &sync_payload()).len(), 8);
     assert_eq!(send(&mut loader, 0x0a, &words(&[0])).len(), 1);
