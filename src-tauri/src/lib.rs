@@ -5,6 +5,8 @@ mod commands;
 pub mod dto;
 mod error;
 mod export;
+mod menu;
+mod ports;
 mod settings;
 mod state;
 
@@ -68,10 +70,15 @@ pub fn run() {
                 tracing::error!(code = %error.code, "{}; using default settings", error.message);
                 settings::Settings::defaults()
             });
-            app.manage(AppState::new(config_dir, settings));
+            let state = AppState::new(config_dir, settings);
             if options.simulated_boards > 0 {
-                tracing::info!(count = options.simulated_boards, "simulated boards requested");
+                state.simulated.attach(options.simulated_boards, &[]).map_err(|error| error.message)?;
             }
+            app.manage(state);
+
+            app.set_menu(menu::build(app.handle())?)?;
+            app.on_menu_event(|app, event| menu::handle(app, event.id().as_ref()));
+            ports::spawn_watcher(app.handle().clone());
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -9,6 +9,7 @@ use registry::{MintedRegistration, Registry, SqliteRegistry};
 
 use crate::dto::BenchPort;
 use crate::error::{CommandError, CommandResult};
+use crate::ports::SimulatedBoards;
 use crate::settings::{RegistrySettings, Settings};
 
 pub struct AppState {
@@ -20,6 +21,7 @@ pub struct AppState {
     batches: Mutex<HashMap<String, Vec<MintedRegistration>>>,
     /// The ports seen by the last discovery pass.
     pub ports: Mutex<Vec<BenchPort>>,
+    pub simulated: SimulatedBoards,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             registry: Mutex::new(None),
             batches: Mutex::new(HashMap::new()),
             ports: Mutex::new(Vec::new()),
+            simulated: SimulatedBoards::default(),
         }
     }
 

@@ -1,7 +1,11 @@
 //! Commands of the Bench screen: ports, simulated boards and flash jobs.
 
-use tauri::State;
+use rom_sim::Fault;
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, State};
+
+use super::blocking;
+use crate::ports;
 
 use crate::dto::{BenchPort, FlashJobEvent, FlashJobInput};
 use crate::error::{CommandError, CommandResult};
@@ -12,10 +16,34 @@ pub fn list_ports(state: State<'_, AppState>) -> Vec<BenchPort> {
     lock(&state.ports).clone()
 }
 
+/// The most simulated boards one request may attach; each one is a thread and a pty.
+const MAX_SIMULATED_PER_REQUEST: u32 = 16;
+
+/// Attaches simulated boards, optionally with fault knobs such as `stall-after=40` (a cable
+/// pulled mid-write) for training and tests.
 #[tauri::command]
-pub fn attach_simulated_boards(count: u32) -> CommandResult<Vec<BenchPort>> {
-    // FIXME: start `rom_sim::SimBoard`s once the simulator crate exports them.
-    Err(CommandError::new("simulator_unavailable", format!("cannot attach {count} simulated boards")))
+pub async fn attach_simulated_boards(
+    app: AppHandle,
+    count: u32,
+    faults: Option<Vec<String>>,
+) -> CommandResult<Vec<BenchPort>> {
+    if count == 0 || count > MAX_SIMULATED_PER_REQUEST {
+        return Err(CommandError::invalid(format!(
+            "invalid board count {count}: attach between 1 and {MAX_SIMULATED_PER_REQUEST} at a time"
+        )));
+    }
+    let faults = faults
+        .unwrap_or_default()
+        .iter()
+        .map(|knob| knob.parse::<Fault>().map_err(|error| CommandError::invalid(error.to_string())))
+        .collect::<CommandResult<Vec<_>>>()?;
+
+    blocking(move || {
+        let added = app.state::<AppState>().simulated.attach(count, &faults)?;
+        ports::refresh(&app, &mut None);
+        Ok(added)
+    })
+    .await
 }
 
 #[tauri::command]

@@ -1,6 +1,6 @@
 //! Commands of the Settings screen.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use tauri::State;
 
@@ -28,37 +28,16 @@ pub async fn save_settings(state: State<'_, AppState>, settings: Settings) -> Co
 
 #[tauri::command]
 pub async fn check_esp_idf(path: String) -> CommandResult<EspIdfStatus> {
-    blocking(move || Ok(find_idf_py(&path))).await
-}
-
-/// Looks for `idf.py` in the ESP-IDF folder `path`, or on the PATH when `path` is empty.
-pub fn find_idf_py(path: &str) -> EspIdfStatus {
-    let candidate: Option<PathBuf> = if path.trim().is_empty() {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths).map(|dir| dir.join("idf.py")).find(|file| file.is_file())
+    blocking(move || {
+        let configured = Some(path.trim()).filter(|text| !text.is_empty()).map(Path::new);
+        Ok(match bench::build::find_idf(configured) {
+            Ok(tool) => EspIdfStatus {
+                found: true,
+                idf_py: Some(tool.script.display().to_string()),
+                detail: format!("found {}", tool.script.display()),
+            },
+            Err(error) => EspIdfStatus { found: false, idf_py: None, detail: error.to_string() },
         })
-    } else {
-        Some(Path::new(path.trim()).join("tools").join("idf.py")).filter(|file| file.is_file())
-    };
-
-    match candidate {
-        Some(file) => EspIdfStatus {
-            found: true,
-            idf_py: Some(file.display().to_string()),
-            detail: format!("found {}", file.display()),
-        },
-        None if path.trim().is_empty() => EspIdfStatus {
-            found: false,
-            idf_py: None,
-            detail: "idf.py is not on the PATH; install ESP-IDF and set its folder here".to_owned(),
-        },
-        None => EspIdfStatus {
-            found: false,
-            idf_py: None,
-            detail: format!(
-                "{} has no tools/idf.py; pick the ESP-IDF folder (the one that holds tools/)",
-                path.trim()
-            ),
-        },
-    }
+    })
+    .await
 }

@@ -47,14 +47,13 @@ export interface Backend {
   checkEspIdf(path: string): Promise<EspIdfStatus>;
 
   listPorts(): Promise<BenchPort[]>;
-  attachSimulatedBoards(count: number): Promise<BenchPort[]>;
+  /** Attaches simulated boards; `faults` are simulator knobs such as `stall-after=60`. */
+  attachSimulatedBoards(count: number, faults?: string[]): Promise<BenchPort[]>;
   /** Starts a flash job; `onEvent` receives its events, ending with `finished` or `failed`. */
   startFlashJob(input: FlashJobInput, onEvent: (event: FlashJobEvent) => void): Promise<string>;
   cancelFlashJob(jobId: string): Promise<void>;
   /** Subscribes to ports appearing and going; returns the unsubscribe function. */
   onPortsChanged(handler: (change: PortsChanged) => void): Promise<() => void>;
-  /** Subscribes to the menu action that attaches a simulated board. */
-  onSimulatedBoardRequested(handler: () => void): Promise<() => void>;
 
   /**
    * Asks `handler` before the window closes; the window stays open when it resolves false.

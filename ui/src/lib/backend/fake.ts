@@ -159,7 +159,6 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
   for (let i = 0; i < options.ports; i++) ports.push(simulated(i));
 
   const portHandlers = new Set<(change: PortsChanged) => void>();
-  const menuHandlers = new Set<() => void>();
   let closeHandler: (() => Promise<boolean>) | null = null;
   const batches = new Map<string, MintedRow[]>();
   const exports = new Map<string, { batchId: string; format: string }>();
@@ -406,9 +405,14 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
         : { found: true, idf_py: `${path}/tools/idf.py`, detail: `found ${path}/tools/idf.py` },
 
     listPorts: async () => structuredClone(ports),
-    attachSimulatedBoards: async (count) => {
+    attachSimulatedBoards: async (count, faults) => {
       const added: BenchPort[] = [];
-      for (let i = 0; i < count; i++) added.push(simulated(ports.length + i));
+      for (let i = 0; i < count; i++) {
+        const port = simulated(ports.length + i);
+        // The fake marks a pulled-cable board in its name; its jobs fail mid-write.
+        if (faults?.some((fault) => fault.startsWith("stall-after"))) port.name += "-stall";
+        added.push(port);
+      }
       ports.push(...added);
       emitPorts({ added, removed: [] });
       return added;
@@ -430,10 +434,6 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     onPortsChanged: async (handler) => {
       portHandlers.add(handler);
       return () => portHandlers.delete(handler);
-    },
-    onSimulatedBoardRequested: async (handler) => {
-      menuHandlers.add(handler);
-      return () => menuHandlers.delete(handler);
     },
     onCloseRequested: async (handler) => {
       closeHandler = handler;

@@ -9,8 +9,6 @@ import type { FlashJobEvent, PortsChanged } from "./bindings";
 
 /** The app-wide event the Rust side emits when ports appear or go. */
 export const PORTS_CHANGED_EVENT = "ports-changed";
-/** The app-wide event of the "Attach simulated board" menu item. */
-export const SIMULATED_BOARD_EVENT = "simulated-board-requested";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -39,7 +37,7 @@ export function createTauriBackend(): Backend {
     checkEspIdf: (path) => call("check_esp_idf", { path }),
 
     listPorts: () => call("list_ports"),
-    attachSimulatedBoards: (count) => call("attach_simulated_boards", { count }),
+    attachSimulatedBoards: (count, faults) => call("attach_simulated_boards", { count, faults: faults ?? null }),
     startFlashJob: (input, onEvent) => {
       const channel = new Channel<FlashJobEvent>();
       channel.onmessage = onEvent;
@@ -47,7 +45,6 @@ export function createTauriBackend(): Backend {
     },
     cancelFlashJob: (jobId) => call("cancel_flash_job", { jobId }),
     onPortsChanged: (handler) => listen<PortsChanged>(PORTS_CHANGED_EVENT, (event) => handler(event.payload)),
-    onSimulatedBoardRequested: (handler) => listen(SIMULATED_BOARD_EVENT, () => handler()),
 
     onCloseRequested: (handler) =>
       getCurrentWindow().onCloseRequested(async (event) => {
