@@ -31,15 +31,13 @@ pub struct ErrorBody {
     pub code: String,
     /// A sentence for people, naming the value and the next step.
     pub message: String,
-    /// The request field that was invalid, for `invalid_input`.
+    /// The request field that was invalid, for `invalid_input`, or what already exists, for
+    /// `conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Why the field was invalid, without the field name, for `invalid_input`.
+    /// The message without the field, for `invalid_input` and `conflict`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The request's ID, on server failures, so that the log entry can be found.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

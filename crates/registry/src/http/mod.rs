@@ -250,7 +250,6 @@ impl HttpRegistry {
             message: String::from_utf8_lossy(bytes).chars().take(500).collect(),
             field: None,
             reason: None,
-            request_id: None,
         });
 
         match (status, body.code.as_str()) {

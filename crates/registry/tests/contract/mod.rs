@@ -414,8 +414,9 @@ pub fn audit_lists_changes_newest_first(registry: &dyn Registry) {
     }
     assert!(entries.windows(2).all(|pair| pair[0].id > pair[1].id && pair[0].at >= pair[1].at));
 
+    // A server's log may also hold operator changes, which name no node.
     let all = registry.audit_log(&AuditQuery::default()).unwrap();
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.iter().filter(|entry| entry.node_id.is_some()).count(), 5);
     let first_page = registry.audit_log(&AuditQuery { limit: 2, ..Default::default() }).unwrap();
     let second_page = registry
         .audit_log(&AuditQuery {

@@ -1,0 +1,345 @@
+//! Operator roles, bearer-token authentication and the slow-down of repeated failures.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use factory_core::OperatorToken;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// What an operator may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Manages operators and may do everything else.
+    Admin,
+    /// Mints, reserves, records flashes, provisions and reads.
+    Technician,
+    /// Reads, rotates credentials and assigns registrations.
+    Support,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Technician, Role::Support];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Technician => "technician",
+            Role::Support => "support",
+        }
+    }
+
+    /// The one table of which role may do what.
+    pub fn allows(self, permission: Permission) -> bool {
+        match self {
+            Role::Admin => true,
+            Role::Technician => matches!(
+                permission,
+                Permission::Read
+                    | Permission::Mint
+                    | Permission::Reserve
+                    | Permission::Provision
+                    | Permission::RecordFlash
+                    | Permission::EditMetadata
+            ),
+            Role::Support => matches!(permission, Permission::Read | Permission::Rotate | Permission::Assign),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or_else(|| format!("invalid role {text:?}: expected admin, technician or support"))
+    }
+}
+
+/// A kind of API operation, which roles are granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Read,
+    Mint,
+    Reserve,
+    Provision,
+    RecordFlash,
+    EditMetadata,
+    Rotate,
+    Assign,
+    ManageOperators,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Read => "read",
+            Permission::Mint => "mint",
+            Permission::Reserve => "reserve",
+            Permission::Provision => "provision",
+            Permission::RecordFlash => "record_flash",
+            Permission::EditMetadata => "edit_metadata",
+            Permission::Rotate => "rotate",
+            Permission::Assign => "assign",
+            Permission::ManageOperators => "manage_operators",
+        }
+    }
+
+    /// The roles granted this permission, for the API documentation.
+    pub fn roles(self) -> Vec<Role> {
+        Role::ALL.into_iter().filter(|role| role.allows(self)).collect()
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = match self {
+            Permission::Read => "read registrations",
+            Permission::Mint => "mint registrations",
+            Permission::Reserve => "reserve registrations",
+            Permission::Provision => "provision registrations",
+            Permission::RecordFlash => "record flash attempts",
+            Permission::EditMetadata => "change hardware metadata",
+            Permission::Rotate => "rotate tokens and download IDs",
+            Permission::Assign => "assign registrations",
+            Permission::ManageOperators => "manage operators",
+        };
+        f.write_str(text)
+    }
+}
+
+/// The operator a request was authenticated as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+}
+
+/// Checks the bearer token and the operator's role for one route. Runs before the route's
+/// extractors, so a refused request learns nothing about its body or path.
+pub async fn require(
+    State((state, permission)): State<(AppState, Permission)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let address = client_address(&request);
+    if let Some(retry_after_seconds) = state.limiter.blocked_for(address) {
+        return ApiError::TooManyAttempts { retry_after_seconds }.into_response();
+    }
+
+    let Some(token) = bearer_token(&request).and_then(|text| OperatorToken::parse(text).ok()) else {
+        state.limiter.record_failure(address);
+        return ApiError::NotAuthenticated.into_response();
+    };
+
+    let operators = state.operators.clone();
+    let found = tokio::task::spawn_blocking(move || operators.authenticate(&token)).await;
+    let operator = match found {
+        Ok(Ok(Some(operator))) => operator,
+        Ok(Ok(None)) => {
+            state.limiter.record_failure(address);
+            tracing::info!(address = ?address, "rejected an unknown or revoked operator token");
+            return ApiError::UnknownToken.into_response();
+        }
+        Ok(Err(error)) => return ApiError::Internal { detail: format!("{error:#}") }.into_response(),
+        Err(error) => return ApiError::Internal { detail: error.to_string() }.into_response(),
+    };
+    state.limiter.record_success(address);
+
+    if !operator.role.allows(permission) {
+        return ApiError::Forbidden { operator: operator.name, role: operator.role, permission }
+            .into_response();
+    }
+    tracing::Span::current().record("operator", operator.name.as_str());
+    request.extensions_mut().insert(operator);
+    next.run(request).await
+}
+
+/// The text after `Bearer ` in the Authorization header, when there is one.
+pub fn bearer_token(request: &Request) -> Option<&str> {
+    let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}
+
+/// The peer's IP address. Behind a reverse proxy every request has the proxy's address,
+/// so the slow-down then applies to all clients together.
+fn client_address(request: &Request) -> Option<IpAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+}
+
+/// Failures an address may make before it is slowed down.
+const FREE_FAILURES: u32 = 5;
+
+/// The longest wait imposed on an address.
+const MAX_DELAY: Duration = Duration::from_secs(300);
+
+/// How long an address's failures are remembered after its last one.
+const FORGET_AFTER: Duration = Duration::from_secs(900);
+
+/// How many addresses are tracked at most, which bounds the memory an attacker with many
+/// addresses can make the server use.
+const MAX_TRACKED_ADDRESSES: usize = 10_000;
+
+/// Counts authentication failures per client address. After [`FREE_FAILURES`] failures an
+/// address must wait before its next attempt, twice as long after each further failure, up to
+/// [`MAX_DELAY`]; requests during the wait are answered 429 without checking the token.
+pub struct FailureLimiter {
+    entries: Mutex<HashMap<Option<IpAddr>, FailureEntry>>,
+    max_tracked: usize,
+}
+
+#[derive(Clone, Copy)]
+struct FailureEntry {
+    failures: u32,
+    last_failure: Instant,
+    blocked_until: Option<Instant>,
+}
+
+impl Default for FailureLimiter {
+    fn default() -> Self {
+        FailureLimiter::with_capacity(MAX_TRACKED_ADDRESSES)
+    }
+}
+
+impl FailureLimiter {
+    pub fn with_capacity(max_tracked: usize) -> FailureLimiter {
+        FailureLimiter { entries: Mutex::new(HashMap::new()), max_tracked: max_tracked.max(1) }
+    }
+
+    /// The seconds the address must still wait, when it is blocked.
+    pub fn blocked_for(&self, address: Option<IpAddr>) -> Option<u64> {
+        let entries = self.lock();
+        let blocked_until = entries.get(&address)?.blocked_until?;
+        let remaining = blocked_until.checked_duration_since(Instant::now())?;
+        Some(remaining.as_secs_f64().ceil().max(1.0) as u64)
+    }
+
+    pub fn record_failure(&self, address: Option<IpAddr>) {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if !entries.contains_key(&address) && entries.len() >= self.max_tracked {
+            evict(&mut entries, now, self.max_tracked);
+        }
+
+        let entry = entries.entry(address).or_insert(FailureEntry {
+            failures: 0,
+            last_failure: now,
+            blocked_until: None,
+        });
+        if now.duration_since(entry.last_failure) > FORGET_AFTER {
+            entry.failures = 0;
+        }
+        entry.failures += 1;
+        entry.last_failure = now;
+        if entry.failures >= FREE_FAILURES {
+            let doublings = (entry.failures - FREE_FAILURES).min(16);
+            let delay = Duration::from_secs(1 << doublings).min(MAX_DELAY);
+            entry.blocked_until = Some(now + delay);
+            tracing::warn!(address = ?address, failures = entry.failures, delay_seconds = delay.as_secs(), "slowing down repeated authentication failures");
+        }
+    }
+
+    pub fn record_success(&self, address: Option<IpAddr>) {
+        let mut entries = self.lock();
+        if entries.contains_key(&address) {
+            entries.remove(&address);
+        }
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Option<IpAddr>, FailureEntry>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Drops forgotten entries, and when that frees no room, the entry whose last failure is
+/// oldest.
+fn evict(entries: &mut HashMap<Option<IpAddr>, FailureEntry>, now: Instant, max_tracked: usize) {
+    entries.retain(|_, entry| now.duration_since(entry.last_failure) <= FORGET_AFTER);
+    if entries.len() >= max_tracked {
+        let oldest = entries.iter().min_by_key(|(_, entry)| entry.last_failure).map(|(address, _)| *address);
+        if let Some(oldest) = oldest {
+            entries.remove(&oldest);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(last: u8) -> Option<IpAddr> {
+        Some(IpAddr::from([127, 0, 0, last]))
+    }
+
+    #[test]
+    fn roles_table() {
+        use Permission::*;
+        let all =
+            [Read, Mint, Reserve, Provision, RecordFlash, EditMetadata, Rotate, Assign, ManageOperators];
+        assert!(all.iter().all(|permission| Role::Admin.allows(*permission)));
+        let technician: Vec<_> = all.into_iter().filter(|p| Role::Technician.allows(*p)).collect();
+        assert_eq!(technician, [Read, Mint, Reserve, Provision, RecordFlash, EditMetadata]);
+        let support: Vec<_> = all.into_iter().filter(|p| Role::Support.allows(*p)).collect();
+        assert_eq!(support, [Read, Rotate, Assign]);
+    }
+
+    #[test]
+    fn limiter_blocks_after_free_failures() {
+        let limiter = FailureLimiter::default();
+        for _ in 0..FREE_FAILURES - 1 {
+            limiter.record_failure(address(1));
+            assert_eq!(limiter.blocked_for(address(1)), None);
+        }
+        limiter.record_failure(address(1));
+        assert_eq!(limiter.blocked_for(address(1)), Some(1));
+        limiter.record_failure(address(1));
+        assert_eq!(limiter.blocked_for(address(1)), Some(2));
+        assert_eq!(limiter.blocked_for(address(2)), None, "other addresses are not affected");
+
+        limiter.record_success(address(1));
+        assert_eq!(limiter.blocked_for(address(1)), None);
+    }
+
+    #[test]
+    fn limiter_delay_is_capped() {
+        let limiter = FailureLimiter::default();
+        for _ in 0..40 {
+            limiter.record_failure(address(1));
+        }
+        assert_eq!(limiter.blocked_for(address(1)), Some(MAX_DELAY.as_secs()));
+    }
+
+    #[test]
+    fn limiter_memory_is_bounded() {
+        let limiter = FailureLimiter::with_capacity(100);
+        for index in 0..1000u32 {
+            limiter.record_failure(Some(IpAddr::from(index.to_be_bytes())));
+        }
+        assert!(limiter.tracked() <= 100, "{} addresses tracked", limiter.tracked());
+    }
+}

@@ -1,0 +1,61 @@
+//! The server's configuration: one clap struct, read from flags or environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use registry::{DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MAX_MINT_COUNT};
+
+/// How to run the registry server. Every option can also come from the environment
+/// variable named in its help, so a service manager can configure the server without flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// The SQLite registry file; it is created when missing.
+    #[arg(long, env = "NODE_FACTORY_DATABASE", value_name = "PATH")]
+    pub database: PathBuf,
+
+    /// The address and port to listen on. The default accepts connections from this
+    /// computer only; give a LAN address to serve other benches.
+    #[arg(long, env = "NODE_FACTORY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// The folder holding one subfolder of OTA files (`manifest.json`, `latest.bin`) per
+    /// download ID. Without it, every OTA download answers 404.
+    #[arg(long, env = "FIRMWARE_DIR", value_name = "PATH")]
+    pub firmware_dir: Option<PathBuf>,
+
+    /// The URL at which nodes and benches reach this server, used in the manifest URLs the
+    /// server reports. Defaults to `http://` followed by the bind address.
+    #[arg(long, env = "NODE_FACTORY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// The lease length, in seconds, of a reservation that asks for none.
+    #[arg(long, env = "NODE_FACTORY_LEASE_SECONDS", default_value_t = DEFAULT_LEASE_SECONDS,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LEASE_SECONDS)))]
+    pub lease_seconds: u32,
+
+    /// The largest request body, in bytes. A mint request with per-node metadata is the
+    /// largest body; larger ones are rejected with 413.
+    #[arg(long, env = "NODE_FACTORY_BODY_LIMIT", default_value_t = 8 * 1024 * 1024)]
+    pub body_limit_bytes: usize,
+
+    /// The largest number of registrations one mint request may ask for. Larger batches
+    /// hold the database's write lock longer and make a large response.
+    #[arg(long, env = "NODE_FACTORY_MAX_BATCH", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_MINT_COUNT)))]
+    pub max_batch: u32,
+}
+
+impl ServeConfig {
+    /// A configuration with the defaults, for tests and embedding.
+    pub fn new(database: PathBuf) -> ServeConfig {
+        ServeConfig {
+            database,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            firmware_dir: None,
+            public_url: None,
+            lease_seconds: DEFAULT_LEASE_SECONDS,
+            body_limit_bytes: 8 * 1024 * 1024,
+            max_batch: 10_000,
+        }
+    }
+}
