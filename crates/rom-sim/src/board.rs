@@ -99,6 +99,13 @@ impl SimBoard {
         self.lock().state()
     }
 
+    /// Resets the chip into the ROM loader, as pressing RESET while holding BOOT does. The flash
+    /// keeps its contents and the fault knobs stay in force.
+    pub fn reset(&self) {
+        self.lock().reset();
+        info!(port = %self.port_path.display(), "simulated board reset into the ROM loader");
+    }
+
     /// Returns the MAC address stored in the board's eFuses.
     pub fn mac(&self) -> [u8; 6] {
         self.mac

@@ -8,9 +8,9 @@ use crate::{Fault, SimChip, SimError};
 /// Behaviour of the ROM loader after it replies to FLASH_END or FLASH_DEFL_END.
 ///
 /// A real ROM leaves the loader after that command: flag 0 reboots the chip and flag 1 jumps to
-/// the application, and in both cases the loader stops replying. esptool 5.6 therefore never
-/// sends the ROM END command after a write; espflash 4.7.0 sends FLASH_END with flag 0 at the end
-/// of every ROM-mode `write_bins_to_flash` and `load_image_to_flash`, then sends nothing more
+/// the application, and in both cases the loader stops replying. For that reason esptool 5.6
+/// sends no ROM END command after a write. espflash 4.7.0 sends FLASH_END with flag 0 at the end
+/// of every ROM-mode `write_bins_to_flash` and `load_image_to_flash`. It sends nothing more
 /// unless the caller starts another operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum RomFlashEnd {

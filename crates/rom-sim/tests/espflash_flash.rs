@@ -163,6 +163,13 @@ fn rom_flash_end_leaves_loader() {
     let error = flasher.connection().read_reg(0x4000_1000).unwrap_err();
     assert!(matches!(error, espflash::Error::Connection(_)), "{}", error_chain(&error));
     assert_eq!(board.command_log().last().unwrap().outcome, Outcome::NoReply);
+
+    // A reset with BOOT held brings the loader back, and the flash keeps what was written.
+    drop(flasher);
+    board.reset();
+    let mut flasher = connect(&board, false, None, None).unwrap();
+    let digest = flasher.checksum_md5(0x8000, table.len() as u32).unwrap();
+    assert_eq!(digest.to_be_bytes(), md5_of(&table));
 }
 
 fn md5_of(data: &[u8]) -> [u8; 16] {

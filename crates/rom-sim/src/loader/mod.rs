@@ -258,7 +258,7 @@ impl Loader {
         result: &Result<Answer, Failure>,
     ) -> Vec<u8> {
         let frame = reply::build(request.command.opcode(), format, result);
-        // Both loaders answer SYNC with a burst of identical replies.
+        // Both loaders reply to SYNC with a burst of identical frames.
         let copies = if request.command == Command::Sync && result.is_ok() {
             if self.faults.short_sync { SHORT_SYNC_REPLIES } else { SYNC_REPLIES }
         } else {
@@ -295,15 +295,20 @@ impl Loader {
                 self.state = LoaderState::Exited;
                 self.download = None;
             }
-            After::RebootToRom => {
-                self.state = LoaderState::Rom;
-                self.download = None;
-                self.mem = None;
-                self.baud = self.initial_baud;
-                self.registers.set_baud(self.initial_baud);
-                self.registers.reset();
-            }
+            After::RebootToRom => self.reset(),
         }
+    }
+
+    /// Restarts the chip in the ROM loader. The flash keeps its contents, and fault knobs stay
+    /// in force.
+    pub(crate) fn reset(&mut self) {
+        self.state = LoaderState::Rom;
+        self.download = None;
+        self.mem = None;
+        self.read_job = None;
+        self.baud = self.initial_baud;
+        self.registers.set_baud(self.initial_baud);
+        self.registers.reset();
     }
 
     fn continue_read_flash(&mut self, frame: &[u8]) -> Vec<Vec<u8>> {
