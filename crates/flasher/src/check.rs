@@ -132,18 +132,20 @@ impl FlashPlan {
     /// size, and the chips named by the plan's chip field, the bootloader header, the ELF metadata,
     /// `CONFIG_IDF_TARGET` and the registration all agree.
     pub fn check(&self, expectations: &PlanExpectations) -> Result<CheckedPlan, FlashError> {
-        let (regions, elf, mut claims) = match &self.content {
+        // The plan's own declaration comes first, so a mismatch names it before derived evidence.
+        let mut claims: Vec<ChipClaim> = self.declared_chip.iter().cloned().collect();
+        let (regions, elf) = match &self.content {
             PlanContent::Regions(planned) => {
                 let regions = planned.iter().map(load_region).collect::<Result<Vec<_>, _>>()?;
-                let claims = bootloader_claims(&regions)?;
-                (regions, None, claims)
+                claims.extend(bootloader_claims(&regions)?);
+                (regions, None)
             }
             PlanContent::Elf(image) => {
                 let (elf, claim) = load_elf(image)?;
-                (Vec::new(), Some(elf), claim.into_iter().collect())
+                claims.extend(claim);
+                (Vec::new(), Some(elf))
             }
         };
-        claims.extend(self.declared_chip.clone());
 
         let chip = agree_on_chip(&claims, expectations)?;
 
