@@ -54,6 +54,14 @@ pub enum BenchError {
         source: std::io::Error,
     },
 
+    /// The firmware's flash plan is invalid; nothing was written to the board.
+    #[error(transparent)]
+    Plan(Box<flasher::FlashError>),
+
+    /// Flashing failed after the firmware was built.
+    #[error(transparent)]
+    Flash(Box<crate::flash::FlashJobError>),
+
     /// A step failed after the registry had already changed. The new token, when there is
     /// one, travels with the error so the caller can show it: it exists nowhere else.
     /// `Display` leaves the token out, so logging this error leaks nothing.
@@ -64,6 +72,8 @@ pub enum BenchError {
 impl BenchError {
     pub fn code(&self) -> &'static str {
         match self {
+            BenchError::Plan(error) => error.code().as_str(),
+            BenchError::Flash(error) => error.code(),
             BenchError::Registry(error) => error.code(),
             BenchError::SdkConfig(SdkConfigError::TargetMismatch { .. }) => "target_mismatch",
             BenchError::SdkConfig(SdkConfigError::Patch { reason, .. })
@@ -104,8 +114,19 @@ impl BenchError {
                     | SdkConfigError::ChangedSinceRead { .. }
             ),
             BenchError::Io { .. } | BenchError::IdfNotFound { .. } | BenchError::BuildFailed { .. } => false,
+            BenchError::Flash(_) => false,
             BenchError::AfterRegistryChange { source, .. } => source.is_invalid_input(),
             _ => true,
+        }
+    }
+
+    /// The operator hint for this error's code, when one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            BenchError::Plan(error) => Some(error.hint()),
+            BenchError::Flash(error) => error.hint(),
+            BenchError::AfterRegistryChange { source, .. } => source.hint(),
+            other => hint_for(other.code()),
         }
     }
 
@@ -116,4 +137,25 @@ impl BenchError {
             _ => None,
         }
     }
+}
+
+/// Operator hints of the workflow codes; the flasher keeps the hints of its own codes.
+fn hint_for(code: &str) -> Option<&'static str> {
+    let hint = match code {
+        "idf_not_found" => {
+            "Install ESP-IDF, then either start Node Factory from a shell where ESP-IDF's export.sh has run, or set the ESP-IDF folder in Settings."
+        }
+        "build_failed" => "Read the build log on the card, fix the project or its sdkconfig, and try again.",
+        "target_mismatch" => {
+            "Run `idf.py set-target CHIP` in the project for the registration's chip, or pick a registration for the project's chip."
+        }
+        "token_mismatch" | "token_required" => {
+            "Use the OTA token printed when the registration was minted, or rotate the token to mint a new one."
+        }
+        "registration_not_found" => "Check the node ID, or pick a registration from the list.",
+        "no_target_chip" => "Give the registration a target chip, or set CONFIG_IDF_TARGET in the project.",
+        "file_not_found" => "Check the path; a project gets its sdkconfig from `idf.py reconfigure`.",
+        _ => return None,
+    };
+    Some(hint)
 }

@@ -55,11 +55,11 @@ pub enum FlashJobError {
 
 impl FlashJobError {
     /// A stable code: the flasher's, or the registry's.
-    pub fn code(&self) -> String {
+    pub fn code(&self) -> &'static str {
         match self {
-            FlashJobError::Registry(error) => error.code().to_owned(),
-            FlashJobError::Flash { failure, .. } => failure.error.code().as_str().to_owned(),
-            FlashJobError::RecordFailed { .. } => "record_failed".to_owned(),
+            FlashJobError::Registry(error) => error.code(),
+            FlashJobError::Flash { failure, .. } => failure.error.code().as_str(),
+            FlashJobError::RecordFailed { .. } => "record_failed",
         }
     }
 

@@ -8,6 +8,7 @@ pub mod build;
 mod error;
 pub mod export;
 pub mod flash;
+pub mod job;
 pub mod mint;
 pub mod provision;
 mod settings;
