@@ -15,7 +15,7 @@ use factory_core::{Chip, NodeId};
 
 use crate::BenchError;
 
-/// Where `idf.py` is and how to run it.
+/// The location of `idf.py` and the ESP-IDF folder it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdfTool {
     /// The `idf.py` script.
@@ -106,7 +106,7 @@ impl BuildFolder {
     /// because the flash they follow has already succeeded.
     pub fn remove(&self) {
         if let Err(error) = std::fs::remove_dir_all(&self.root) {
-            tracing::warn!(folder = %self.root.display(), %error, "failed to delete a build folder; delete it by hand, it holds an OTA token");
+            tracing::warn!(folder = %self.root.display(), %error, "failed to delete a build folder; delete it by hand, because it contains an OTA token");
         }
     }
 }

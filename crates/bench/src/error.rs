@@ -7,7 +7,7 @@ use registry::RegistryError;
 use sdkconfig::SdkConfigError;
 
 /// A workflow that failed. [`code`](BenchError::code) is stable for front ends, and
-/// [`is_invalid_input`](BenchError::is_invalid_input) tells input mistakes from failures.
+/// [`is_invalid_input`](BenchError::is_invalid_input) separates input mistakes from other failures.
 #[derive(Debug, thiserror::Error)]
 pub enum BenchError {
     #[error(transparent)]
@@ -120,7 +120,7 @@ impl BenchError {
         }
     }
 
-    /// The operator hint for this error's code, when one helps.
+    /// Returns the operator hint for this error's code, when one helps.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             BenchError::Plan(error) => Some(error.hint()),
@@ -130,7 +130,7 @@ impl BenchError {
         }
     }
 
-    /// The token minted before the failure, if any.
+    /// Returns the token minted before the failure, if any.
     pub fn recovered_token(&self) -> Option<&OtaToken> {
         match self {
             BenchError::AfterRegistryChange { new_token, .. } => new_token.as_ref(),

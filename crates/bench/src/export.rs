@@ -33,7 +33,7 @@ fn exported(minted: &MintedRegistration) -> ExportedRegistration<'_> {
     }
 }
 
-/// A pretty-printed JSON array.
+/// Formats the registrations as a pretty-printed JSON array.
 pub fn to_json(minted: &[MintedRegistration]) -> String {
     let rows: Vec<_> = minted.iter().map(exported).collect();
     serde_json::to_string_pretty(&rows).expect("exported registrations always serialize")

@@ -11,7 +11,7 @@ use factory_core::{NodeId, Registration};
 use flasher::{FlashEvent, FlashFailure, FlashOptions, FlashPlan, FlashReport, PortInfo};
 use registry::{FlashOutcome, FlashRecord, NewFlashRecord, RegionDigest, Registry, RegistryError};
 
-/// What to flash where, for which registration.
+/// A flash request: the registration, the port and the plan.
 #[derive(Debug, Clone)]
 pub struct FlashRequest {
     pub node_id: NodeId,
@@ -30,7 +30,7 @@ pub struct FlashSuccess {
     pub record: FlashRecord,
 }
 
-/// Why a flash job did not end in a recorded success.
+/// The failure of a flash job to end in a recorded success.
 #[derive(Debug, thiserror::Error)]
 pub enum FlashJobError {
     #[error(transparent)]
@@ -54,7 +54,7 @@ pub enum FlashJobError {
 }
 
 impl FlashJobError {
-    /// A stable code: the flasher's, or the registry's.
+    /// Returns a stable code: the flasher's, or the registry's.
     pub fn code(&self) -> &'static str {
         match self {
             FlashJobError::Registry(error) => error.code(),
@@ -63,7 +63,7 @@ impl FlashJobError {
         }
     }
 
-    /// The operator hint for the code, when there is one.
+    /// Returns the operator hint for the code, when there is one.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             FlashJobError::Flash { failure, .. } => Some(failure.error.hint()),
@@ -171,7 +171,7 @@ fn region_digests(regions: &[flasher::RegionReport]) -> Vec<RegionDigest> {
         .collect()
 }
 
-/// The name of this computer, recorded so support staff can tell benches apart.
+/// Returns the name of this computer, recorded so support staff can tell benches apart.
 pub fn bench_host() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }

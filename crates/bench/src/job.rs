@@ -18,7 +18,7 @@ use crate::flash::{FlashJobError, FlashRequest, FlashSuccess, flash_and_record};
 use crate::provision::{ProvisionRequest, TokenSource, provision};
 use crate::{BenchError, BenchSettings};
 
-/// Where the firmware comes from.
+/// The firmware a job flashes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "path", rename_all = "snake_case")]
 pub enum FirmwareSource {
@@ -36,7 +36,7 @@ pub struct JobSettings {
     pub bench: BenchSettings,
     /// The ESP-IDF folder, or `None` to look at `IDF_PATH` and `PATH`.
     pub idf_location: Option<PathBuf>,
-    /// Where the private build folders of project jobs go.
+    /// The folder for the private build folders of project jobs.
     pub jobs_dir: PathBuf,
 }
 
@@ -50,7 +50,7 @@ pub struct JobRequest {
     /// which already carries its token.
     pub token: TokenSource,
     pub options: FlashOptions,
-    /// Keep the private build folder (which holds the OTA token) after a successful flash.
+    /// Keeps the private build folder, which contains the OTA token, after a successful flash.
     pub keep_build_files: bool,
 }
 
@@ -82,7 +82,7 @@ pub struct JobSuccess {
     pub kept_build_folder: Option<PathBuf>,
 }
 
-/// Why a job failed.
+/// The failure of a job.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error(transparent)]
@@ -100,7 +100,8 @@ impl JobError {
         }
     }
 
-    /// The token minted for the job before it failed: shown to the user, as it exists nowhere else.
+    /// Returns the token minted for the job before it failed, which the user must see because
+    /// it is stored nowhere else.
     pub fn recovered_token(&self) -> Option<&OtaToken> {
         match self {
             JobError::Bench(error) => error.recovered_token(),
@@ -235,7 +236,7 @@ fn build_project(
     }
 }
 
-/// The registration's chip, or the chip the project's `sdkconfig` is set up for.
+/// Returns the registration's chip, or else the chip the project's `sdkconfig` targets.
 fn project_chip(registration: &Registration, project: &Path) -> Result<Chip, BenchError> {
     if let Some(chip) = registration.target_chip {
         return Ok(chip);

@@ -14,7 +14,7 @@ use sdkconfig::{IDF_TARGET_KEY, NodeIdentity, PreparedPatch, SdkConfig, prepare_
 
 use crate::{BenchError, BenchSettings};
 
-/// Where the OTA token written into the files comes from.
+/// The source of the OTA token written into the files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenSource {
     /// The token printed when the registration was minted; it must match the stored hash.
@@ -26,7 +26,7 @@ pub enum TokenSource {
     Legacy,
 }
 
-/// What to provision and how.
+/// A provisioning request: the registration, the files and the credential changes.
 #[derive(Debug, Clone)]
 pub struct ProvisionRequest {
     pub node_id: NodeId,
@@ -41,7 +41,7 @@ pub struct ProvisionRequest {
     pub mark_provisioned: bool,
 }
 
-/// What provisioning did.
+/// The result of provisioning.
 #[derive(Debug, Clone)]
 pub struct ProvisionOutcome {
     pub registration: Registration,
@@ -134,7 +134,7 @@ struct Credentials {
 }
 
 impl Credentials {
-    /// The token the registry no longer holds in plaintext and the caller has not seen yet:
+    /// Returns the token that the registry no longer stores in plaintext and the caller has not seen yet:
     /// a rotated one, or a legacy one that was just erased.
     fn recoverable_token(&self) -> Option<OtaToken> {
         self.new_token.clone().or_else(|| self.used_legacy.then(|| self.token.clone()))
@@ -228,7 +228,7 @@ fn prepare_all(
         .collect()
 }
 
-/// The registration's chip, or else the one the project is configured for.
+/// Returns the registration's chip, or else the one the project is configured for.
 fn target_chip_for(registration: &Registration, path: &Path) -> Result<Chip, BenchError> {
     if let Some(chip) = registration.target_chip {
         return Ok(chip);

@@ -1,4 +1,4 @@
-//! Where firmware folders live and which public URL nodes use.
+//! Settings shared by the workflows: the firmware folder and the public URL.
 
 use std::path::PathBuf;
 
@@ -7,7 +7,7 @@ use factory_core::DEFAULT_PUBLIC_URL;
 /// The settings every workflow shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BenchSettings {
-    /// The folder that holds one `<download ID>/` folder of OTA images per node.
+    /// The folder that contains one `<download ID>/` folder of OTA images per node.
     pub firmware_dir: PathBuf,
     /// The base of the manifest URL written into firmware, without a trailing slash.
     pub public_url: String,

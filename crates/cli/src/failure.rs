@@ -1,4 +1,4 @@
-//! How a failed command reports itself: one line on stderr and an exit status.
+//! Failure reports of commands: one line on stderr and an exit status.
 
 use std::process::ExitCode;
 

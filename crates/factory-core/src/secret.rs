@@ -69,7 +69,7 @@ macro_rules! secret_token {
                 }
             }
 
-            /// The plaintext. Call it only where the secret is meant to leave the process.
+            /// Returns the plaintext. Call it only where the secret is meant to leave the process.
             pub fn expose_secret(&self) -> &str {
                 &self.0
             }

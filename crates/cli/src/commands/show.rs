@@ -63,7 +63,7 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The lines `show` and `provision` print about a registration.
+/// Formats the lines that `show` and `provision` print about a registration.
 pub fn describe(registration: &Registration, manifest_url: &str, firmware_folder: &str) -> String {
     let metadata = registration
         .hardware_metadata
