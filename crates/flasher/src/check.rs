@@ -11,6 +11,7 @@ use espflash::image_format::{ImageFormat, Metadata};
 use espflash::target::XtalFrequency;
 use factory_core::Chip;
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 use crate::chips::to_espflash_chip;
 use crate::error::FlashError;
@@ -23,7 +24,7 @@ pub const SECTOR_SIZE: u32 = 0x1000;
 /// The first byte of every ESP-IDF image (bootloader and app).
 const IMAGE_MAGIC: u8 = 0xE9;
 
-/// What the caller knows about the board a plan is meant for.
+/// The caller's knowledge of the board a plan is meant for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PlanExpectations {
     /// The registration's target chip. Every chip the plan names must match it.
@@ -54,7 +55,7 @@ impl ImageRegion {
         self.data.len() as u32
     }
 
-    /// The first byte past the image.
+    /// Returns the offset of the first byte past the image.
     pub fn end(&self) -> u64 {
         u64::from(self.offset) + self.data.len() as u64
     }
@@ -64,7 +65,7 @@ impl ImageRegion {
         hex_digest(&Sha256::digest(&self.data))
     }
 
-    /// The region as messages name it: "LABEL at START..END".
+    /// Describes the region as messages name it: "LABEL at START..END".
     pub fn describe(&self) -> String {
         format!("{} at {:#x}..{:#x}", self.label, self.offset, self.end())
     }
@@ -88,24 +89,24 @@ pub struct CheckedPlan {
 }
 
 impl CheckedPlan {
-    /// The images to write, in offset order. For an ELF plan these are provisional until the job
+    /// Returns the images to write, in offset order. For an ELF plan these are provisional until the job
     /// has connected (the ESP32 bootloader depends on the crystal), and empty when the chip is
     /// not known before connecting.
     pub fn regions(&self) -> &[ImageRegion] {
         &self.regions
     }
 
-    /// The chip every piece of evidence in the plan agrees on, if any names one.
+    /// Returns the chip every piece of evidence in the plan agrees on, if any names one.
     pub fn chip(&self) -> Option<Chip> {
         self.chip
     }
 
-    /// The flash size the plan declares, in bytes.
+    /// Returns the flash size the plan declares, in bytes.
     pub fn declared_flash_size(&self) -> Option<u64> {
         self.flash_size
     }
 
-    /// The plan's source, for messages.
+    /// Returns the plan's source, for messages.
     pub fn describe(&self) -> &str {
         &self.description
     }
@@ -117,6 +118,13 @@ impl CheckedPlan {
         crystal: XtalFrequency,
         flash_size: u64,
     ) -> Result<Vec<ImageRegion>, FlashError> {
+        if let Some(declared) = self.flash_size
+            && declared != flash_size
+        {
+            // The images still go out when they fit, but a bootloader header that claims more flash
+            // than the board has makes the firmware misread its partitions.
+            warn!(declared, detected = flash_size, "the plan's flash size differs from the board's");
+        }
         let regions = match &self.elf {
             Some(elf) => convert_elf(elf, chip, crystal, self.flash_size.or(Some(flash_size)))?,
             None => self.regions.clone(),
@@ -127,10 +135,10 @@ impl CheckedPlan {
 }
 
 impl FlashPlan {
-    /// Reads every file of the plan and checks it without touching a board: each file exists and
-    /// is readable, offsets are sector-aligned, regions do not overlap, they fit the declared flash
-    /// size, and the chips named by the plan's chip field, the bootloader header, the ELF metadata,
-    /// `CONFIG_IDF_TARGET` and the registration all agree.
+    /// Reads every file of the plan and checks it without touching a board. Each file must exist
+    /// and be readable, offsets must be sector-aligned, regions must not overlap and must fit the
+    /// declared flash size. The chips named by the plan's chip field, the bootloader header, the
+    /// ELF metadata, `CONFIG_IDF_TARGET` and the registration must all agree.
     pub fn check(&self, expectations: &PlanExpectations) -> Result<CheckedPlan, FlashError> {
         // The plan's own declaration comes first, so a mismatch names it before derived evidence.
         let mut claims: Vec<ChipClaim> = self.declared_chip.iter().cloned().collect();
@@ -333,9 +341,9 @@ fn check_fits(regions: &[ImageRegion], flash_size: u64, source: &str) -> Result<
     }
 }
 
-/// The crystal to assume before connecting. Only the ESP32 ships boards with another crystal
-/// (26 MHz); espflash picks the bundled bootloader by crystal, so the job converts again once it
-/// has read the real one.
+/// Returns the crystal to assume before connecting. Only the ESP32 ships boards with another
+/// crystal (26 MHz). espflash picks the bundled bootloader by crystal, so the job converts again
+/// once it has read the real one.
 fn chip_default_crystal(chip: Chip) -> XtalFrequency {
     to_espflash_chip(chip).default_xtal_frequency()
 }
@@ -514,7 +522,7 @@ mod tests {
     }
 
     #[test]
-    fn non_image_at_boot_offset_is_not_a_claim() {
+    fn bootloader_claims_skip_raw_data() {
         let regions = [region(0x0, 64, "data.bin")];
         assert!(bootloader_claims(&regions).unwrap().is_empty());
     }

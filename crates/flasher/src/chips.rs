@@ -1,4 +1,4 @@
-//! Conversions between the project's `Chip` and espflash's, which knows many more chips.
+//! Conversions between the project's `Chip` and espflash's, which covers many more chips.
 
 use espflash::target::Chip as EspflashChip;
 use factory_core::Chip;
@@ -21,7 +21,7 @@ pub(crate) fn from_espflash_chip(chip: EspflashChip) -> Option<Chip> {
     }
 }
 
-/// The marketing name of any chip espflash detects: "esp32c6" becomes "ESP32-C6".
+/// Returns the marketing name of any chip espflash detects: "esp32c6" becomes "ESP32-C6".
 pub(crate) fn espflash_chip_display_name(chip: EspflashChip) -> String {
     if let Some(ours) = from_espflash_chip(chip) {
         return ours.display_name().to_owned();

@@ -308,6 +308,9 @@ pub enum FlashError {
 
     #[error("flash job on port {port} failed {during} ({detail})")]
     Unknown { port: String, during: String, detail: String },
+
+    #[error("listing the serial ports failed ({detail})")]
+    PortListFailed { detail: String },
 }
 
 impl FlashError {
@@ -328,7 +331,7 @@ impl FlashError {
             FlashError::ImageTooLarge { .. } => ErrorCode::ImageTooLarge,
             FlashError::PlanChipMismatch { .. } => ErrorCode::PlanChipMismatch,
             FlashError::DeviceError { .. } => ErrorCode::DeviceError,
-            FlashError::Unknown { .. } => ErrorCode::Unknown,
+            FlashError::Unknown { .. } | FlashError::PortListFailed { .. } => ErrorCode::Unknown,
         }
     }
 

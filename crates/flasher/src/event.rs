@@ -27,7 +27,7 @@ use crate::error::ErrorCode;
 pub enum FlashEvent {
     /// The job is about to open the port and sync with the bootloader.
     Connecting { port: String },
-    /// The bootloader answered. `revision` looks like `v0.4`; `mac` like `aa:bb:cc:dd:ee:ff`.
+    /// The bootloader replied. `revision` looks like `v0.4`; `mac` like `aa:bb:cc:dd:ee:ff`.
     Connected { chip: Chip, revision: Option<String>, mac: String, flash_size: u64 },
     /// Erasing the whole flash has started.
     Erasing,
@@ -36,7 +36,7 @@ pub enum FlashEvent {
     /// Writing of region `index` has started.
     RegionStarted { index: usize, offset: u32, size: u32 },
     /// `bytes` of the region's `total` bytes are written. With the flasher stub the data travels
-    /// compressed, so `bytes` is estimated from the share of compressed packets sent; the last
+    /// compressed, so `bytes` is estimated from the share of compressed packets sent. The last
     /// event of a region always has `bytes == total`.
     Written { index: usize, bytes: u32, total: u32 },
     /// The flash already held region `index` (same MD5), so it was not written.

@@ -48,8 +48,9 @@ pub enum ResetMode {
     None,
 }
 
-/// Settings of one flash job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Settings of one flash job. Fields left out of a serialized form take their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FlashOptions {
     /// How to reset the board before and after flashing.
     pub reset: ResetMode,
@@ -392,7 +393,7 @@ impl Job<'_> {
     }
 }
 
-/// Reads what a board with the wrong chip tells about itself, so the failure can still name the
+/// Reads the MAC and revision of a board with the wrong chip, so the failure can still name the
 /// board. Returns `None` for a chip Node Factory does not provision or when a read fails.
 fn wrong_board_facts(detected: EspflashChip, connection: &mut Connection) -> Option<ChipFacts> {
     let chip = from_espflash_chip(detected)?;
@@ -689,6 +690,16 @@ mod tests {
 
         let pty = PortInfo { path: "/dev/pts/3".into(), usb: None, bridge: None };
         assert_eq!(usb_port_info(&pty).pid, 0);
+    }
+
+    #[test]
+    fn options_deserialize_with_defaults() {
+        let options: FlashOptions =
+            serde_json::from_str(r#"{ "reset": "none", "expected_chip": "esp32c3" }"#).unwrap();
+        assert_eq!(options.reset, ResetMode::None);
+        assert_eq!(options.expected_chip, Some(Chip::Esp32c3));
+        assert!(options.verify);
+        assert!(options.use_stub);
     }
 
     #[test]

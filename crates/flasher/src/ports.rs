@@ -139,11 +139,8 @@ pub struct PortListOptions {
 
 /// Lists the serial ports of this computer that may carry a board, sorted by path.
 pub fn list_ports(options: &PortListOptions) -> Result<Vec<PortInfo>, FlashError> {
-    let listed = serialport::available_ports().map_err(|error| FlashError::Unknown {
-        port: "(none)".to_owned(),
-        during: "while listing serial ports".to_owned(),
-        detail: error.to_string(),
-    })?;
+    let listed = serialport::available_ports()
+        .map_err(|error| FlashError::PortListFailed { detail: error.to_string() })?;
     Ok(select_ports(listed, options))
 }
 
