@@ -143,7 +143,7 @@ impl ApiError {
             }
             _ => {}
         }
-        if self.status().is_server_error() {
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
             // The detail may name files and SQL; it goes to the log, never to the client.
             body.message =
                 "the registry server failed; its log has the detail under this response's x-request-id"
@@ -177,7 +177,7 @@ fn registry_status(error: &RegistryError) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, code = self.code(), "request failed");
         } else if status != StatusCode::NOT_FOUND {
             tracing::info!(error = %self, code = self.code(), status = status.as_u16(), "request rejected");

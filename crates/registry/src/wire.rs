@@ -143,7 +143,9 @@ pub fn list_query_from_params(params: &HashMap<String, String>) -> Result<ListQu
         );
     }
     if let Some(text) = params.get("target_chip") {
-        query.target_chip = Some(text.parse::<Chip>()?);
+        query.target_chip = Some(
+            text.parse::<Chip>().map_err(|error| RegistryError::invalid("target_chip", error.to_string()))?,
+        );
     }
     query.search = params.get("search").cloned();
     if let Some(text) = params.get("sort") {
@@ -192,7 +194,9 @@ pub fn audit_query_from_params(params: &HashMap<String, String>) -> Result<Audit
     reject_unknown(params, &["node_id", "before_id", "limit"])?;
     let mut query = AuditQuery::default();
     if let Some(text) = params.get("node_id") {
-        query.node_id = Some(text.parse::<NodeId>()?);
+        query.node_id = Some(
+            text.parse::<NodeId>().map_err(|error| RegistryError::invalid("node_id", error.to_string()))?,
+        );
     }
     if let Some(text) = params.get("before_id") {
         query.before_id = Some(parse_number("before_id", text)?);
