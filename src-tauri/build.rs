@@ -19,7 +19,6 @@ const COMMANDS: &[&str] = &[
     "list_ports",
     "attach_simulated_boards",
     "start_flash_job",
-    "cancel_flash_job",
 ];
 
 fn main() {

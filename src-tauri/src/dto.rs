@@ -428,9 +428,13 @@ pub enum FlashJobEvent {
         mac: String,
         flash_size: Option<u32>,
     },
-    /// The regions the job will write, in order.
-    Plan {
-        regions: Vec<PlannedRegion>,
+    /// Writing of region `index` (counted from 0, in offset order) has started. `name` is the
+    /// image file, when known.
+    RegionStarted {
+        index: u32,
+        offset: u32,
+        size: u32,
+        name: Option<String>,
     },
     RegionProgress {
         index: u32,
@@ -451,14 +455,6 @@ pub enum FlashJobEvent {
     Failed {
         error: CommandError,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-pub struct PlannedRegion {
-    pub offset: u32,
-    pub size: u32,
-    /// The file name, such as `bootloader.bin`.
-    pub name: String,
 }
 
 /// Redacts secrets in a log line before it leaves the process, because `idf.py` echoes the

@@ -59,33 +59,12 @@ pub fn hint_for(code: &str) -> Option<&'static str> {
         "target_mismatch" => {
             "Run idf.py set-target for the registration's chip in the project, or pick a registration for the project's chip."
         }
-        "esp_idf_missing" => {
-            "Install ESP-IDF and set its folder in Settings, or flash an existing build folder or ELF instead."
-        }
-        "build_failed" => "Open the log on the card: the last lines of idf.py output name the failing step.",
-        "port_busy" => "Close other programs that use the port (serial monitors, idf.py monitor) and retry.",
-        "port_permission_denied" => "Add your user to the dialout group, log out and back in, then retry.",
-        "connect_failed" => {
-            "Hold BOOT, press and release RESET, release BOOT, then retry. Check the USB cable."
-        }
-        "port_disconnected" => {
-            "The board went away mid-write. Check the USB cable, replug the board and retry."
-        }
-        "chip_mismatch" => {
-            "Plug in a board with the registration's chip, or pick a registration for this chip."
-        }
-        "verify_failed" => {
-            "Retry with 'erase the whole flash first'. If it fails again, the flash chip may be faulty."
-        }
         "token_mismatch" => {
             "Paste the token from the export row of this node ID, or choose to rotate the token."
         }
         "no_target_chip" => "Run idf.py set-target in the project, or mint registrations with a target chip.",
         "token_required" => "Paste the OTA token from the export file, or choose to rotate the token.",
-        "workflow_unavailable" => {
-            "This build of the app cannot flash yet; use the node-factory command line."
-        }
-        "simulator_unavailable" => "This build of the app has no board simulator.",
+        "simulator_failed" => "Check that the system has free pseudo-terminals (/dev/ptmx).",
         _ => return None,
     };
     Some(hint)
@@ -100,6 +79,9 @@ impl From<RegistryError> for CommandError {
 impl From<BenchError> for CommandError {
     fn from(error: BenchError) -> CommandError {
         let mut converted = CommandError::new(error.code(), error.to_string());
+        if let Some(hint) = error.hint() {
+            converted.hint = Some(hint.to_owned());
+        }
         converted.recovered_token = error.recovered_token().map(|token| token.expose_secret().to_owned());
         converted
     }
@@ -126,9 +108,7 @@ mod tests {
 
     #[test]
     fn hint_table_covers_operator_codes() {
-        for code in
-            ["connect_failed", "port_disconnected", "chip_mismatch", "esp_idf_missing", "build_failed"]
-        {
+        for code in ["registration_not_found", "token_mismatch", "target_mismatch", "settings_write_failed"] {
             assert!(hint_for(code).is_some(), "{code}");
         }
         assert_eq!(hint_for("no_such_code"), None);

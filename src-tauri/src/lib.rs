@@ -98,7 +98,6 @@ pub fn run() {
             commands::bench::list_ports,
             commands::bench::attach_simulated_boards,
             commands::bench::start_flash_job,
-            commands::bench::cancel_flash_job,
         ])
         .run(tauri::generate_context!())
         .expect("failed to start the Tauri application");

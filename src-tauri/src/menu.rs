@@ -11,7 +11,7 @@ const ATTACH_SIMULATED_UNPLUGGED: &str = "attach-simulated-board-unplugged";
 
 /// How many commands a board with the pulled-cable fault answers before it goes silent: enough
 /// to connect, upload the stub and start writing, so the cable seems pulled mid-write.
-const PULLED_CABLE_AFTER: u32 = 60;
+const PULLED_CABLE_AFTER: u32 = 25;
 
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
     let file = Submenu::with_items(app, "File", true, &[&PredefinedMenuItem::quit(app, Some("Quit"))?])?;

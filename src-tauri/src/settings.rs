@@ -43,10 +43,9 @@ pub enum RegistrySettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ResetMode {
-    /// Toggle DTR and RTS, as on boards with the classic auto-reset circuit.
-    Default,
-    /// The reset sequence of the built-in USB-Serial-JTAG (ESP32-C3, ESP32-S3).
-    UsbReset,
+    /// Reset into the bootloader with DTR and RTS, or with the USB-Serial-JTAG sequence on
+    /// boards that use the chip's own USB port.
+    Auto,
     /// No reset: the operator holds BOOT while plugging the board in.
     NoReset,
 }
@@ -63,7 +62,7 @@ impl Settings {
             public_url: factory_core::DEFAULT_PUBLIC_URL.to_owned(),
             esp_idf_path: String::new(),
             default_baud: 460_800,
-            reset_mode: ResetMode::Default,
+            reset_mode: ResetMode::Auto,
         }
     }
 

@@ -46,7 +46,6 @@ fn generate() -> String {
         FlashJobInput,
         JobStage,
         FlashJobEvent,
-        PlannedRegion,
         Settings,
         RegistrySettings,
         ResetMode,

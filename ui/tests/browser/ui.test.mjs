@@ -186,7 +186,7 @@ describe("bench screen", () => {
 
   it("shows the error and its hint when the cable is pulled", async () => {
     const { page, errors } = await harness.open("?ports=1&tickMs=20");
-    await page.selectOption("[aria-label='Simulated board behaviour']", "stall-after=60");
+    await page.selectOption("[aria-label='Simulated board behaviour']", "stall-after=25");
     await page.click("[data-testid=attach-simulated]");
     const port = "/dev/pts/11-stall";
     await card(page, port).locator("[data-testid=card-registration] code").waitFor();
@@ -196,7 +196,7 @@ describe("bench screen", () => {
 
     const failed = card(page, port).locator("[data-testid=result-failed]");
     await failed.waitFor({ timeout: 20_000 });
-    assert.match(await failed.locator(".error-title").textContent(), /Board disconnected/);
+    assert.match(await failed.locator(".error-title").textContent(), /Board stopped answering/);
     assert.match(await failed.locator(".error-message").textContent(), /stopped answering while writing/);
     assert.match(await failed.locator(".error-hint").textContent(), /Check the USB cable/);
     assert.equal(await card(page, port).getByRole("button", { name: "Retry" }).isEnabled(), true);

@@ -1,18 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { applyEvent, emptyProgress, fraction, MAX_LOG_LINES } from "../../src/lib/bench/progress";
+import { applyEvent, emptyProgress, fraction, MAX_LOG_LINES, regionLabel, type JobProgress } from "../../src/lib/bench/progress";
 
-const plan = {
-  kind: "plan" as const,
-  regions: [
-    { offset: 0, size: 1000, name: "bootloader.bin" },
-    { offset: 0x10000, size: 4000, name: "app.bin" },
-  ],
-};
+const started = [
+  { kind: "region_started" as const, index: 0, offset: 0, size: 1000, name: "bootloader.bin" },
+  { kind: "region_started" as const, index: 1, offset: 0x10000, size: 4000, name: null },
+];
+
+function startAll(progress: JobProgress) {
+  for (const event of started) applyEvent(progress, event, 0);
+}
 
 describe("applyEvent", () => {
   it("computes rate and time left from progress", () => {
     const progress = emptyProgress();
-    applyEvent(progress, plan, 0);
+    startAll(progress);
     applyEvent(progress, { kind: "region_progress", index: 1, written: 0, total: 4000 }, 1000);
     applyEvent(progress, { kind: "region_progress", index: 1, written: 1000, total: 4000 }, 2000);
 
@@ -20,11 +21,13 @@ describe("applyEvent", () => {
     expect(region.rate).toBe(1000);
     expect(region.secondsLeft).toBe(3);
     expect(fraction(region)).toBe(0.25);
+    expect(regionLabel(progress.regions[0], 0)).toBe("bootloader.bin");
+    expect(regionLabel(region, 1)).toBe("region 2");
   });
 
   it("marks skipped and finished regions", () => {
     const progress = emptyProgress();
-    applyEvent(progress, plan, 0);
+    startAll(progress);
     applyEvent(progress, { kind: "region_skipped", index: 0 }, 10);
     applyEvent(progress, { kind: "region_done", index: 1 }, 20);
     expect(progress.regions[0]).toMatchObject({ skipped: true, done: true });

@@ -51,7 +51,6 @@ export interface Backend {
   attachSimulatedBoards(count: number, faults?: string[]): Promise<BenchPort[]>;
   /** Starts a flash job; `onEvent` receives its events, ending with `finished` or `failed`. */
   startFlashJob(input: FlashJobInput, onEvent: (event: FlashJobEvent) => void): Promise<string>;
-  cancelFlashJob(jobId: string): Promise<void>;
   /** Subscribes to ports appearing and going; returns the unsubscribe function. */
   onPortsChanged(handler: (change: PortsChanged) => void): Promise<() => void>;
 

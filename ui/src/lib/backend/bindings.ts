@@ -123,13 +123,7 @@ keep_build_files: boolean, };
 
 export type JobStage = "preparing" | "building" | "connecting" | "erasing" | "writing" | "verifying" | "recording";
 
-export type FlashJobEvent = { "kind": "stage", stage: JobStage, } | { "kind": "log", line: string, } | { "kind": "chip_detected", chip: ChipName, revision: string | null, mac: string, flash_size: number | null, } | { "kind": "plan", regions: Array<PlannedRegion>, } | { "kind": "region_progress", index: number, written: number, total: number, } | { "kind": "region_skipped", index: number, } | { "kind": "region_done", index: number, } | { "kind": "finished", node_id: string, mac: string, } | { "kind": "failed", error: CommandError, };
-
-export type PlannedRegion = { offset: number, size: number, 
-/**
- * The file name, such as `bootloader.bin`.
- */
-name: string, };
+export type FlashJobEvent = { "kind": "stage", stage: JobStage, } | { "kind": "log", line: string, } | { "kind": "chip_detected", chip: ChipName, revision: string | null, mac: string, flash_size: number | null, } | { "kind": "region_started", index: number, offset: number, size: number, name: string | null, } | { "kind": "region_progress", index: number, written: number, total: number, } | { "kind": "region_skipped", index: number, } | { "kind": "region_done", index: number, } | { "kind": "finished", node_id: string, mac: string, } | { "kind": "failed", error: CommandError, };
 
 export type Settings = { registry: RegistrySettings, 
 /**
@@ -151,4 +145,4 @@ default_baud: number, reset_mode: ResetMode, };
 
 export type RegistrySettings = { "kind": "embedded", path: string, } | { "kind": "remote", url: string, };
 
-export type ResetMode = "default" | "usb_reset" | "no_reset";
+export type ResetMode = "auto" | "no_reset";

@@ -39,11 +39,12 @@ export function fakeOptionsFromUrl(search: string): FakeOptions {
 
 const CHIPS: ChipName[] = ["esp32", "esp32c3", "esp32s3"];
 const HINTS: Record<string, string> = {
-  port_disconnected: "The board went away mid-write. Check the USB cable, replug the board and retry.",
+  board_stopped_answering:
+    "Check the USB cable and the board's power supply (a short data cable straight into the computer or a powered hub), then flash again. The flash may be partly written.",
   registration_not_found: "Search the Registrations screen for the node ID, or mint new registrations.",
   token_required: "Paste the OTA token from the export file, or choose to rotate the token.",
-  esp_idf_missing: "Install ESP-IDF and set its folder in Settings, or flash an existing build folder or ELF instead.",
-  chip_mismatch: "Plug in a board with the registration's chip, or pick a registration for this chip.",
+  idf_not_found: "Install ESP-IDF and set its folder in Settings, or flash an existing build folder or ELF instead.",
+  wrong_chip: "Plug in a board with the chip the registration is for, or pick a registration for the chip on this board.",
 };
 
 function fail(code: string, message: string): never {
@@ -143,7 +144,7 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     public_url: "http://127.0.0.1:8080",
     esp_idf_path: "",
     default_baud: 460800,
-    reset_mode: "default",
+    reset_mode: "auto",
   };
 
   const ports: BenchPort[] = [];
@@ -162,7 +163,6 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
   let closeHandler: (() => Promise<boolean>) | null = null;
   const batches = new Map<string, MintedRow[]>();
   const exports = new Map<string, { batchId: string; format: string }>();
-  const jobs = new Map<string, { cancelled: boolean }>();
   let jobCounter = 0;
 
   const manifestUrl = (id: string) => `${settings.public_url}/firmware/${id}/manifest.json`;
@@ -207,8 +207,7 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     };
   }
 
-  async function runJob(jobId: string, input: FlashJobInput, emit: (event: FlashJobEvent) => void) {
-    const job = jobs.get(jobId)!;
+  async function runJob(input: FlashJobInput, emit: (event: FlashJobEvent) => void) {
     const tick = () => delay(options.tickMs);
     const record = byId.get(input.node_id)!;
     const port = ports.find((candidate) => candidate.name === input.port);
@@ -238,9 +237,9 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     if (input.source.kind === "project") {
       if (settings.esp_idf_path === "" && input.source.path.includes("no-idf")) {
         return failJob({
-          code: "esp_idf_missing",
+          code: "idf_not_found",
           message: "idf.py was not found on the PATH",
-          hint: HINTS.esp_idf_missing,
+          hint: HINTS.idf_not_found,
           recovered_token: null,
         });
       }
@@ -264,9 +263,9 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     emit({ kind: "chip_detected", chip, revision: "v0.4", mac, flash_size: 4194304 });
     if (chip !== record.row.target_chip && record.row.target_chip !== null) {
       return failJob({
-        code: "chip_mismatch",
+        code: "wrong_chip",
         message: `port ${input.port} has an ${chip} but registration ${input.node_id} is for an ${record.row.target_chip}`,
-        hint: HINTS.chip_mismatch,
+        hint: HINTS.wrong_chip,
         recovered_token: null,
       });
     }
@@ -279,19 +278,16 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
       { offset: 0x8000, size: 3_072, name: "partition-table.bin" },
       { offset: 0x10000, size: 917_504, name: "ultralights-node.bin" },
     ];
-    emit({ kind: "plan", regions });
     emit({ kind: "stage", stage: "writing" });
     for (const [index, region] of regions.entries()) {
+      emit({ kind: "region_started", index, ...region });
       const steps = index === 2 ? 20 : 3;
       for (let step = 1; step <= steps; step++) {
-        if (job.cancelled) {
-          return failJob({ code: "cancelled", message: "the flash job was cancelled", hint: null, recovered_token: null });
-        }
         if (failAt !== null && index === 2 && step / steps > failAt) {
           return failJob({
-            code: "port_disconnected",
-            message: `port ${input.port} stopped answering while writing at 0x${(region.offset + (region.size * (step - 1)) / steps).toString(16)}`,
-            hint: HINTS.port_disconnected,
+            code: "board_stopped_answering",
+            message: `the board on ${input.port} stopped answering while writing at 0x${(region.offset + (region.size * (step - 1)) / steps).toString(16)}`,
+            hint: HINTS.board_stopped_answering,
             recovered_token: null,
           });
         }
@@ -423,13 +419,8 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
         fail("token_required", `registration ${input.node_id} needs its OTA token`);
       }
       const jobId = `job-${++jobCounter}`;
-      jobs.set(jobId, { cancelled: false });
-      void runJob(jobId, input, onEvent).finally(() => jobs.delete(jobId));
+      void runJob(input, onEvent);
       return jobId;
-    },
-    cancelFlashJob: async (jobId) => {
-      const job = jobs.get(jobId) ?? fail("job_not_found", `no flash job ${jobId} is running`);
-      job.cancelled = true;
     },
     onPortsChanged: async (handler) => {
       portHandlers.add(handler);

@@ -43,7 +43,6 @@ export function createTauriBackend(): Backend {
       channel.onmessage = onEvent;
       return call("start_flash_job", { input, onEvent: channel });
     },
-    cancelFlashJob: (jobId) => call("cancel_flash_job", { jobId }),
     onPortsChanged: (handler) => listen<PortsChanged>(PORTS_CHANGED_EVENT, (event) => handler(event.payload)),
 
     onCloseRequested: (handler) =>

@@ -1,8 +1,12 @@
 // Progress of a flash job as the card shows it: per region bytes, rate and time left, built
 // from the job's events.
-import type { CommandError, FlashJobEvent, JobStage, PlannedRegion } from "../backend";
+import type { CommandError, FlashJobEvent, JobStage } from "../backend";
 
-export interface RegionProgress extends PlannedRegion {
+export interface RegionProgress {
+  offset: number;
+  size: number;
+  /** The image file, such as `bootloader.bin`, when the backend knows it. */
+  name: string | null;
   written: number;
   skipped: boolean;
   done: boolean;
@@ -44,16 +48,18 @@ export function applyEvent(progress: JobProgress, event: FlashJobEvent, now: num
     case "chip_detected":
       progress.chip = { chip: event.chip, mac: event.mac, revision: event.revision };
       break;
-    case "plan":
-      progress.regions = event.regions.map((region) => ({
-        ...region,
+    case "region_started":
+      progress.regions[event.index] = {
+        offset: event.offset,
+        size: event.size,
+        name: event.name,
         written: 0,
         skipped: false,
         done: false,
         startedAt: null,
         rate: null,
         secondsLeft: null,
-      }));
+      };
       break;
     case "region_progress": {
       const region = progress.regions[event.index];
@@ -71,6 +77,7 @@ export function applyEvent(progress: JobProgress, event: FlashJobEvent, now: num
     case "region_skipped": {
       const region = progress.regions[event.index];
       if (region) Object.assign(region, { skipped: true, done: true, secondsLeft: 0 });
+      else progress.regions[event.index] = { ...emptyRegion(), skipped: true, done: true };
       break;
     }
     case "region_done": {
@@ -97,6 +104,15 @@ export const STAGE_LABELS: Record<JobStage, string> = {
   verifying: "Verifying",
   recording: "Recording result",
 };
+
+function emptyRegion(): RegionProgress {
+  return { offset: 0, size: 0, name: null, written: 0, skipped: false, done: false, startedAt: null, rate: null, secondsLeft: null };
+}
+
+/** A region's label: its file name, or its position when the backend gave none. */
+export function regionLabel(region: RegionProgress, index: number): string {
+  return region.name ?? `region ${index + 1}`;
+}
 
 /** The share of a region written, from 0 to 1. */
 export function fraction(region: RegionProgress): number {
