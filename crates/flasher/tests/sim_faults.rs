@@ -58,14 +58,25 @@ fn silent_board_not_in_download_mode() {
 
 #[test]
 fn short_sync_not_in_download_mode() {
-    let board = board(Chip::Esp32s3, &["short-sync"]);
-    let (result, events) = run_job(&port_of(&board), &table_plan(), &sim_options(Chip::Esp32s3, true));
-    let failure = result.unwrap_err();
+    // When the machine is loaded, the board thread can answer one SYNC after espflash has given
+    // up on it, and those four late replies plus the next SYNC's four make the eight espflash
+    // waits for. A real chip answers within microseconds, so a job that synced is retried on a
+    // fresh board; three syncs in a row would be a real defect.
+    for attempt in 1..=3 {
+        let board = board(Chip::Esp32s3, &["short-sync"]);
+        let (result, events) = run_job(&port_of(&board), &table_plan(), &sim_options(Chip::Esp32s3, true));
+        let Err(failure) = result else {
+            eprintln!("attempt {attempt}: the short-sync board synced through late replies, retrying");
+            continue;
+        };
 
-    assert_eq!(failure.error.code(), ErrorCode::NotInDownloadMode);
-    assert!(failure.facts.is_none());
-    assert_failed_last(&events, ErrorCode::NotInDownloadMode);
-    assert!(board.command_log().iter().all(|entry| entry.command == Command::Sync));
+        assert_eq!(failure.error.code(), ErrorCode::NotInDownloadMode, "{}", failure.error);
+        assert!(failure.facts.is_none());
+        assert_failed_last(&events, ErrorCode::NotInDownloadMode);
+        assert!(board.command_log().iter().all(|entry| entry.command == Command::Sync));
+        return;
+    }
+    panic!("the short-sync board synced on three attempts");
 }
 
 #[test]
