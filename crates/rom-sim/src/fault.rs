@@ -27,7 +27,8 @@ pub enum Fault {
     CorruptFlash,
     /// `no-flash`: no flash chip is fitted, so the JEDEC ID reads 0xFFFFFF and the flash reads as 0xFF.
     NoFlash,
-    /// `short-sync`: SYNC gets four replies instead of the eight hosts wait for.
+    /// `short-sync`: the first SYNC gets four replies instead of the eight hosts wait for, and
+    /// later SYNCs get none.
     ShortSync,
 }
 

@@ -25,7 +25,7 @@ const ROM_BAUD: u32 = 115_200;
 const OHAI: &[u8] = b"OHAI";
 /// Number of replies each loader sends to one SYNC request.
 const SYNC_REPLIES: usize = 8;
-/// Number of SYNC replies with the `short-sync` fault.
+/// Number of replies to the first SYNC with the `short-sync` fault.
 const SHORT_SYNC_REPLIES: usize = 4;
 
 /// A flash download in progress.
@@ -251,6 +251,15 @@ impl Loader {
         self.state != LoaderState::Exited && !self.faults.silent && !stalled
     }
 
+    /// Returns how many replies a board with the `short-sync` fault sends to this SYNC: part of
+    /// the burst for the first SYNC and nothing afterwards. Replies to later SYNCs could
+    /// otherwise arrive after the host gave up on one attempt and complete the next one, so
+    /// that a slow host would sync after all.
+    fn short_sync_replies(&self) -> usize {
+        let syncs_so_far = self.log.iter().filter(|logged| logged.command == Command::Sync).count();
+        if syncs_so_far <= 1 { SHORT_SYNC_REPLIES } else { 0 }
+    }
+
     fn encode_reply(
         &self,
         request: &Request<'_>,
@@ -260,7 +269,7 @@ impl Loader {
         let frame = reply::build(request.command.opcode(), format, result);
         // Both loaders reply to SYNC with a burst of identical frames.
         let copies = if request.command == Command::Sync && result.is_ok() {
-            if self.faults.short_sync { SHORT_SYNC_REPLIES } else { SYNC_REPLIES }
+            if self.faults.short_sync { self.short_sync_replies() } else { SYNC_REPLIES }
         } else {
             1
         };
