@@ -20,8 +20,9 @@ use crate::error::ErrorCode;
 /// 5. `Recorded`, emitted by the workflow after it stored the result in the registry; the flasher
 ///    itself never emits it.
 ///
-/// A failing job ends with `Failed` and emits nothing after it. `Failed` may come at any point,
-/// also before `Connecting` when the plan check fails.
+/// A failing job ends with `Failed`, and the flasher emits nothing after it. `Failed` may come at
+/// any point, also before `Connecting` when the plan check fails. When the job had reached the
+/// board, the workflow then stores the failed attempt and emits `Recorded`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum FlashEvent {
