@@ -13,11 +13,6 @@ pub struct ServeConfig {
     #[arg(long, env = "NODE_FACTORY_DATABASE", value_name = "PATH")]
     pub database: PathBuf,
 
-    /// The address and port to listen on. The default accepts connections from this
-    /// computer only; give a LAN address to serve other benches.
-    #[arg(long, env = "NODE_FACTORY_BIND", default_value = "127.0.0.1:8080")]
-    pub bind: SocketAddr,
-
     /// The folder holding one subfolder of OTA files (`manifest.json`, `latest.bin`) per
     /// download ID. Without it, every OTA download answers 404.
     #[arg(long, env = "FIRMWARE_DIR", value_name = "PATH")]
@@ -27,6 +22,20 @@ pub struct ServeConfig {
     /// server reports. Defaults to `http://` followed by the bind address.
     #[arg(long, env = "NODE_FACTORY_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub options: ServerOptions,
+}
+
+/// The options of the server itself, apart from the files and URL it serves. A command line
+/// that already has its own database, firmware folder and public URL options flattens only
+/// these.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerOptions {
+    /// The address and port to listen on. The default accepts connections from this
+    /// computer only; give a LAN address to serve other benches.
+    #[arg(long, env = "NODE_FACTORY_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
 
     /// The lease length, in seconds, of a reservation that asks for none.
     #[arg(long, env = "NODE_FACTORY_LEASE_SECONDS", default_value_t = DEFAULT_LEASE_SECONDS,
@@ -48,11 +57,14 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// A configuration with the defaults, for tests and embedding.
     pub fn new(database: PathBuf) -> ServeConfig {
-        ServeConfig {
-            database,
+        ServeConfig { database, firmware_dir: None, public_url: None, options: ServerOptions::default() }
+    }
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            firmware_dir: None,
-            public_url: None,
             lease_seconds: DEFAULT_LEASE_SECONDS,
             body_limit_bytes: 8 * 1024 * 1024,
             max_batch: 10_000,

@@ -19,7 +19,7 @@ mod server;
 mod state;
 
 pub use auth::{FailureLimiter, Permission, Role};
-pub use config::ServeConfig;
+pub use config::{ServeConfig, ServerOptions};
 pub use error::ApiError;
 pub use openapi::document as openapi_document;
 pub use operators::{

@@ -26,11 +26,11 @@ impl BoundServer {
         let state = AppState::open(config)?;
         let first_admin = state.operators.create_first_admin()?;
 
-        let listener = tokio::net::TcpListener::bind(config.bind).await.with_context(|| {
-            format!("cannot listen on {}; is another server using the port?", config.bind)
+        let listener = tokio::net::TcpListener::bind(config.options.bind).await.with_context(|| {
+            format!("cannot listen on {}; is another server using the port?", config.options.bind)
         })?;
-        if config.bind.ip().is_unspecified() {
-            tracing::warn!(bind = %config.bind, "listening on every network interface");
+        if config.options.bind.ip().is_unspecified() {
+            tracing::warn!(bind = %config.options.bind, "listening on every network interface");
         }
         Ok(BoundServer { listener, state, first_admin })
     }

@@ -34,10 +34,10 @@ impl AppState {
     pub fn open(config: &crate::ServeConfig) -> anyhow::Result<AppState> {
         let public_url = match &config.public_url {
             Some(url) => factory_core::validate_public_url(url)?,
-            None => format!("http://{}", config.bind),
+            None => format!("http://{}", config.options.bind),
         };
         let registry =
-            SqliteRegistry::open(&config.database)?.with_default_lease_seconds(config.lease_seconds);
+            SqliteRegistry::open(&config.database)?.with_default_lease_seconds(config.options.lease_seconds);
         let operators = OperatorStore::open(&config.database)
             .with_context(|| format!("cannot open the operators of {}", config.database.display()))?;
         Ok(AppState {
@@ -67,9 +67,9 @@ fn settings_from(config: &ServeConfig, public_url: String) -> Settings {
     Settings {
         firmware_dir: config.firmware_dir.clone(),
         public_url,
-        max_batch: config.max_batch,
-        default_lease_seconds: config.lease_seconds,
-        body_limit_bytes: config.body_limit_bytes,
+        max_batch: config.options.max_batch,
+        default_lease_seconds: config.options.lease_seconds,
+        body_limit_bytes: config.options.body_limit_bytes,
     }
 }
 

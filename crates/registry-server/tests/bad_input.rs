@@ -50,7 +50,7 @@ fn with_field(mut case: Case, field: &'static str) -> Case {
 
 #[test]
 fn bad_input_gets_4xx_and_server_keeps_serving() {
-    let server = TestServer::start_with(|config| config.body_limit_bytes = 64 * 1024);
+    let server = TestServer::start_with(|config| config.options.body_limit_bytes = 64 * 1024);
     let client = Client::new();
     let token = server.admin.expose_secret().to_owned();
     use reqwest::Method as M;

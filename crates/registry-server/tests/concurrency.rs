@@ -58,38 +58,41 @@ fn fifty_concurrent_reservations_are_distinct() {
     assert_eq!(reserve_audits, 50);
 }
 
-#[test]
-fn mint_with_dropped_response_is_not_duplicated() {
-    let server = TestServer::start();
-    let key = "dropped-response-1";
+/// Sends a mint request for 500 registrations over a raw socket and never reads the answer.
+/// With `wait_for_commit` the socket stays open until the batch is stored, like a client that
+/// timed out waiting for the body; otherwise it hangs up at once, and the server may or may
+/// not get to mint.
+fn send_and_abandon(server: &TestServer, key: &str, wait_for_commit: bool) {
     let body = r#"{"count": 500, "target_chip": "esp32c3"}"#;
+    let mut stream = TcpStream::connect(server.address).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/registrations/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\n\r\n{body}",
+        server.technician.expose_secret(),
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
 
-    // Sends the whole request and hangs up without reading the response.
-    {
-        let mut stream = TcpStream::connect(server.address).unwrap();
-        write!(
-            stream,
-            "POST /api/v1/registrations/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\n\r\n{body}",
-            server.technician.expose_secret(),
-            body.len()
-        )
-        .unwrap();
-        stream.flush().unwrap();
-        stream.shutdown(std::net::Shutdown::Both).unwrap();
-    }
-
-    let technician = server.registry(&server.technician);
-    let mut committed = 0;
-    for _ in 0..200 {
-        committed = technician.counts().unwrap().total;
-        if committed == 500 {
-            break;
+    if wait_for_commit {
+        let registry = server.registry(&server.technician);
+        let mut committed = 0;
+        for _ in 0..400 {
+            committed = registry.counts().unwrap().total;
+            if committed == 500 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
         }
-        std::thread::sleep(Duration::from_millis(25));
+        assert_eq!(committed, 500, "the first request stored its batch");
     }
-    assert_eq!(committed, 500, "the abandoned mint still committed its whole batch");
+    stream.shutdown(std::net::Shutdown::Both).ok();
+}
 
+/// Retries the abandoned mint through the client and checks that exactly one batch exists.
+fn retry_and_check(server: &TestServer, key: &str) {
+    let technician = server.registry(&server.technician);
     let retry = MintRequest {
         count: 500,
         target_chip: Some(Chip::Esp32c3),
@@ -99,7 +102,7 @@ fn mint_with_dropped_response_is_not_duplicated() {
     let replayed = technician.mint_batch(&retry).unwrap();
 
     assert_eq!(replayed.len(), 500);
-    assert_eq!(technician.counts().unwrap().total, 500, "the retry minted nothing new");
+    assert_eq!(technician.counts().unwrap().total, 500, "the retry minted no second batch");
     let stored: HashSet<NodeId> = technician
         .list(&ListQuery::default())
         .unwrap()
@@ -116,6 +119,20 @@ fn mint_with_dropped_response_is_not_duplicated() {
             "the retry's tokens are live"
         );
     }
+}
+
+#[test]
+fn mint_with_unread_response_is_not_duplicated() {
+    let server = TestServer::start();
+    send_and_abandon(&server, "unread-response-1", true);
+    retry_and_check(&server, "unread-response-1");
+}
+
+#[test]
+fn mint_after_hang_up_is_not_duplicated() {
+    let server = TestServer::start();
+    send_and_abandon(&server, "hang-up-1", false);
+    retry_and_check(&server, "hang-up-1");
 }
 
 #[test]

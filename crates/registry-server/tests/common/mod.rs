@@ -36,7 +36,7 @@ impl TestServer {
         let operators = Operators::add(&database);
 
         let mut config = ServeConfig::new(database.clone());
-        config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.options.bind = SocketAddr::from(([127, 0, 0, 1], 0));
         adjust(&mut config);
 
         let (address_sender, address_receiver) = std::sync::mpsc::channel();

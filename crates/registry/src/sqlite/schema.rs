@@ -39,7 +39,6 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX node_registrations_status_chip ON node_registrations (status, target_chip, id);
     CREATE INDEX node_registrations_created ON node_registrations (created_at, id);
-    CREATE INDEX node_registrations_status ON node_registrations (status, id);
     CREATE UNIQUE INDEX node_registrations_mint ON node_registrations (mint_key, mint_position)
         WHERE mint_key IS NOT NULL;
 
@@ -73,6 +72,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE node_registrations ADD COLUMN lease_id TEXT;
     ALTER TABLE node_registrations ADD COLUMN lease_holder TEXT;
     ALTER TABLE node_registrations ADD COLUMN lease_expires_at INTEGER;
+
+    -- Listing by status in creation order. Some development databases got this index from an
+    -- edited migration 1, hence IF NOT EXISTS.
+    CREATE INDEX IF NOT EXISTS node_registrations_status ON node_registrations (status, id);
 
     CREATE TABLE audit_log (
         id          INTEGER PRIMARY KEY,
