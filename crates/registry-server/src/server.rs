@@ -2,6 +2,8 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use factory_core::OperatorToken;
@@ -26,6 +28,14 @@ impl BoundServer {
         let state = AppState::open(config)?;
         let first_admin = state.operators.create_first_admin()?;
 
+        // The checkpointer below moves the write-ahead log into the database file, so that
+        // the fsyncs of a checkpoint do not stall the request whose commit crossed the
+        // automatic checkpoint threshold while it holds the registry's connection.
+        state
+            .registry
+            .with_connection(|connection| connection.pragma_update(None, "wal_autocheckpoint", 0))
+            .context("cannot configure the registry database")?;
+
         let listener = tokio::net::TcpListener::bind(config.options.bind).await.with_context(|| {
             format!("cannot listen on {}; is another server using the port?", config.options.bind)
         })?;
@@ -48,13 +58,44 @@ impl BoundServer {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let address = self.local_addr();
         tracing::info!(%address, database = %self.state.registry.path().display(), "registry server started");
+        let checkpointer = tokio::spawn(checkpoint_regularly(self.state.registry.path().to_owned()));
         let service = app(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server failed")?;
+        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        checkpointer.abort();
+        served.context("the server failed")?;
         tracing::info!(%address, "registry server stopped");
         Ok(())
+    }
+}
+
+/// How often the write-ahead log is checkpointed.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Checkpoints the write-ahead log on a connection of its own. A passive checkpoint never
+/// waits for the writer, so requests keep committing while the database file is updated.
+async fn checkpoint_regularly(database: PathBuf) {
+    let connection = match rusqlite::Connection::open(&database) {
+        Ok(connection) => std::sync::Arc::new(std::sync::Mutex::new(connection)),
+        Err(error) => {
+            tracing::error!(%error, "cannot open the registry database for checkpoints; the write-ahead log will grow");
+            return;
+        }
+    };
+    let mut interval = tokio::time::interval(CHECKPOINT_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let connection = std::sync::Arc::clone(&connection);
+        let outcome = tokio::task::spawn_blocking(move || {
+            let connection = connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(0))
+        })
+        .await;
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "checkpointing the registry database failed; retrying"),
+            Err(error) => tracing::warn!(%error, "the checkpoint task failed; retrying"),
+        }
     }
 }
 
