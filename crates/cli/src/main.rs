@@ -6,6 +6,7 @@
 mod commands;
 mod failure;
 mod progress;
+mod server_commands;
 mod table;
 
 use std::path::PathBuf;
@@ -30,8 +31,9 @@ struct Cli {
 /// Options every command shares.
 #[derive(Args)]
 struct GlobalArgs {
-    /// The registry: a SQLite file path. Default: registry.sqlite3 in the platform data folder.
-    #[arg(long, global = true, env = "NODE_FACTORY_REGISTRY", value_name = "PATH")]
+    /// The registry: a SQLite file path, or a registry server's http:// or https:// URL with the
+    /// operator token in NODE_FACTORY_TOKEN. Default: registry.sqlite3 in the platform data folder.
+    #[arg(long, global = true, env = "NODE_FACTORY_REGISTRY", value_name = "PATH_OR_URL")]
     registry: Option<PathBuf>,
 
     /// The folder holding one <download ID>/ folder of OTA images per node.
@@ -63,11 +65,21 @@ enum Command {
     Flash(commands::flash::FlashArgs),
     /// Serve a simulated ESP board on a pseudo-terminal, to try flashing without hardware.
     SimBoard(commands::sim_board::SimBoardArgs),
+    /// Run the registry server on the --registry file until Ctrl-C or SIGTERM.
+    Serve(server_commands::ServeArgs),
+    /// Manage the registry server's operator API tokens in the --registry file.
+    Operators(server_commands::OperatorsArgs),
+    /// Show the audit log of changes, newest first.
+    Audit(server_commands::AuditArgs),
 }
 
 impl GlobalArgs {
     fn open_registry(&self) -> Result<Box<dyn Registry>, Failure> {
         let path = self.registry.clone().unwrap_or_else(bench::default_registry_path);
+        if let Some(url) = path.to_str().filter(|text| server_commands::is_server_url(text)) {
+            let token = server_commands::operator_token_from_env()?;
+            return Ok(registry::open_registry(url, token)?);
+        }
         let registry = SqliteRegistry::open(&path)?;
         Ok(Box::new(registry))
     }
@@ -96,6 +108,9 @@ fn main() -> ExitCode {
         Command::Ports(args) => commands::ports::run(args),
         Command::Flash(args) => commands::flash::run(&cli.global, args),
         Command::SimBoard(args) => commands::sim_board::run(args),
+        Command::Serve(args) => server_commands::serve(&cli.global, args),
+        Command::Operators(args) => server_commands::operators(&cli.global, args),
+        Command::Audit(args) => server_commands::audit(&cli.global, args),
     };
 
     match result {
