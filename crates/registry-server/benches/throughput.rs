@@ -3,7 +3,7 @@
 //! provisioned in a loop.
 //!
 //! Run with `cargo bench -p registry-server --bench throughput`. The server runs in this
-//! process on its own Tokio runtime with a SQLite file in a temporary folder; the clients
+//! process on its own Tokio runtime with a SQLite file in a temporary folder. The clients
 //! are `HttpRegistry` instances on their own threads, so clients and server share the CPU.
 
 use std::net::SocketAddr;
@@ -180,7 +180,7 @@ fn report(label: &str, times: &[Duration], items: usize) {
     );
 }
 
-/// The value below which `fraction` of the samples fall (nearest rank).
+/// Returns the value below which `fraction` of the samples fall (nearest rank).
 fn percentile(samples: &[f64], fraction: f64) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);

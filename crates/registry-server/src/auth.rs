@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// What an operator may do.
+/// An operator's role, which decides the operator's permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -40,7 +40,7 @@ impl Role {
         }
     }
 
-    /// The one table of which role may do what.
+    /// Returns whether the role grants the permission: the one table of roles and permissions.
     pub fn allows(self, permission: Permission) -> bool {
         match self {
             Role::Admin => true,
@@ -105,7 +105,7 @@ impl Permission {
         }
     }
 
-    /// The roles granted this permission, for the API documentation.
+    /// Returns the roles granted this permission, for the API documentation.
     pub fn roles(self) -> Vec<Role> {
         Role::ALL.into_iter().filter(|role| role.allows(self)).collect()
     }
@@ -175,14 +175,14 @@ pub async fn require(
     next.run(request).await
 }
 
-/// The text after `Bearer ` in the Authorization header, when there is one.
+/// Returns the text after `Bearer ` in the Authorization header, when there is one.
 pub fn bearer_token(request: &Request) -> Option<&str> {
     let value = request.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
-/// The peer's IP address. Behind a reverse proxy every request has the proxy's address,
+/// Returns the peer's IP address. Behind a reverse proxy every request has the proxy's address,
 /// so the slow-down then applies to all clients together.
 fn client_address(request: &Request) -> Option<IpAddr> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
@@ -191,7 +191,7 @@ fn client_address(request: &Request) -> Option<IpAddr> {
 /// Failures an address may make before it is slowed down.
 const FREE_FAILURES: u32 = 5;
 
-/// The longest wait imposed on an address.
+/// The maximum wait imposed on an address.
 const MAX_DELAY: Duration = Duration::from_secs(300);
 
 /// How long an address's failures are remembered after its last one.
@@ -203,7 +203,7 @@ const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 /// Counts authentication failures per client address. After [`FREE_FAILURES`] failures an
 /// address must wait before its next attempt, twice as long after each further failure, up to
-/// [`MAX_DELAY`]; requests during the wait are answered 429 without checking the token.
+/// [`MAX_DELAY`]; requests during the wait are rejected with 429 without checking the token.
 pub struct FailureLimiter {
     entries: Mutex<HashMap<Option<IpAddr>, FailureEntry>>,
     max_tracked: usize,

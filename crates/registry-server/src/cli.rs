@@ -13,7 +13,7 @@ pub enum OperatorsCommand {
     Add {
         /// A name of letters, digits, '.', '_', '-' or '@', such as `alice` or `bench-3`.
         name: String,
-        /// What the operator may do.
+        /// The operator's role.
         #[arg(long, value_enum)]
         role: Role,
     },

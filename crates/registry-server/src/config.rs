@@ -14,7 +14,7 @@ pub struct ServeConfig {
     pub database: PathBuf,
 
     /// The folder holding one subfolder of OTA files (`manifest.json`, `latest.bin`) per
-    /// download ID. Without it, every OTA download answers 404.
+    /// download ID. Without it, every OTA download returns 404.
     #[arg(long, env = "FIRMWARE_DIR", value_name = "PATH")]
     pub firmware_dir: Option<PathBuf>,
 
@@ -55,7 +55,7 @@ pub struct ServerOptions {
 }
 
 impl ServeConfig {
-    /// A configuration with the defaults, for tests and embedding.
+    /// Returns a configuration with the defaults, for tests and embedding.
     pub fn new(database: PathBuf) -> ServeConfig {
         ServeConfig { database, firmware_dir: None, public_url: None, options: ServerOptions::default() }
     }

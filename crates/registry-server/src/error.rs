@@ -54,7 +54,7 @@ pub enum ApiError {
     )]
     MethodNotAllowed,
 
-    /// The one answer to every refused OTA download, so that it reveals nothing about why.
+    /// The one response to every refused OTA download, so that it reveals nothing about why.
     #[error("not found")]
     OtaRefused,
 

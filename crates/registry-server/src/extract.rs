@@ -64,7 +64,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The query string as name-value pairs; each handler checks the names it knows.
+/// The query string as name-value pairs; each handler checks the names it accepts.
 pub struct QueryParams(pub HashMap<String, String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {

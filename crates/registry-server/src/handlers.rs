@@ -24,6 +24,8 @@ use crate::state::AppState;
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
+/// Mints a batch. NOTE: metadata arrives as parsed JSON, so the registry stores its compact
+/// form rather than the client's original spacing; keys keep their order.
 pub async fn mint(
     State(state): State<AppState>,
     actor: Actor,
@@ -288,7 +290,7 @@ fn operator_error(error: OperatorError) -> ApiError {
     ApiError::Operator(error)
 }
 
-/// What a client may want to know about this server before it sends requests.
+/// The facts a client may need about this server before it sends requests.
 #[derive(Serialize)]
 pub struct ServerInfo {
     version: &'static str,

@@ -8,13 +8,13 @@ use serde_json::{Map, Value, json};
 
 use crate::routes::{Access, RouteMethod, routes};
 
-/// The document, built once.
+/// Serves the document, built once.
 pub async fn serve() -> Json<Value> {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     Json(DOCUMENT.get_or_init(document).clone())
 }
 
-/// The methods documented for a route that answers every method.
+/// The methods documented for a route that accepts every method.
 const ANY_METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 pub fn document() -> Value {
@@ -127,7 +127,7 @@ fn operation(spec: &crate::routes::RouteSpec) -> Value {
     operation
 }
 
-/// The `{name}` segments of a path.
+/// Returns the `{name}` segments of a path.
 pub fn path_parameters(path: &str) -> Vec<&str> {
     path.split('/').filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}')).collect()
 }

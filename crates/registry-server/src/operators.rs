@@ -19,7 +19,7 @@ use crate::auth::{Operator, Role};
 /// The name of the operator the first `serve` on an empty database creates.
 pub const FIRST_ADMIN_NAME: &str = "admin";
 
-/// The longest operator name, in characters.
+/// The maximum length of an operator name, in characters.
 const MAX_NAME_LENGTH: usize = 64;
 
 /// How long a write waits for another writer, as the registry itself does.
@@ -33,7 +33,7 @@ pub struct OperatorInfo {
     pub created_at: DateTime<Utc>,
 }
 
-/// Why an operator change failed.
+/// A failed operator change.
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
     #[error(
@@ -51,8 +51,8 @@ pub enum OperatorError {
     Database(#[from] rusqlite::Error),
 }
 
-/// Operator reads and writes on a connection of their own, so that checking a token never
-/// waits for a registry write.
+/// Operator reads and writes on a connection of their own, so that token checks do not queue
+/// behind registry writes on the registry's connection.
 pub struct OperatorStore {
     connection: Mutex<Connection>,
 }
@@ -117,7 +117,7 @@ impl OperatorStore {
         Ok(())
     }
 
-    /// The active operators, by name.
+    /// Lists the active operators, by name.
     pub fn list(&self) -> Result<Vec<OperatorInfo>, OperatorError> {
         let connection = self.lock();
         let mut statement = connection.prepare_cached(

@@ -82,7 +82,10 @@ async fn download(state: AppState, request: Request, file: FirmwareFile) -> Resu
     Ok(response)
 }
 
-/// Checks the token against the registration's stored hash in constant time. Without a
+/// Checks the token against the registration's stored hash in constant time.
+///
+/// NOTE: a record imported with a legacy plaintext token is checked against its stored hash
+/// only, so its node's old token works here once provisioning has consumed the legacy token. Without a
 /// registration the check still hashes the token against a stand-in, so both refusals take
 /// about as long.
 async fn is_authorised(

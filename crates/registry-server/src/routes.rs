@@ -12,7 +12,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::{context, handlers, openapi, ota};
 
-/// Who may call a route.
+/// The callers a route accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// An operator whose role grants the permission.
@@ -23,11 +23,11 @@ pub enum Access {
     Public,
 }
 
-/// The methods a route answers.
+/// The methods a route accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteMethod {
     One(Method),
-    /// Every method, for the retired endpoint that answers 501 to all of them.
+    /// Every method, for the retired endpoint that returns 501 to all of them.
     Any,
 }
 
@@ -88,7 +88,7 @@ fn route(
     }
 }
 
-/// Every route of the server.
+/// Returns every route of the server.
 pub fn routes() -> Vec<RouteSpec> {
     use Access::{Operator, OtaToken, Public};
     use Permission::*;

@@ -30,7 +30,7 @@ impl BoundServer {
 
         // The checkpointer below moves the write-ahead log into the database file, so that
         // the fsyncs of a checkpoint do not stall the request whose commit crossed the
-        // automatic checkpoint threshold while it holds the registry's connection.
+        // automatic checkpoint threshold while it has the registry's connection locked.
         state
             .registry
             .with_connection(|connection| connection.pragma_update(None, "wal_autocheckpoint", 0))
@@ -49,7 +49,7 @@ impl BoundServer {
         self.listener.local_addr().expect("a bound socket has an address")
     }
 
-    /// The token of the admin created by this start, when the database had no operator.
+    /// Returns the token of the admin created by this start, when the database had no operator.
     pub fn first_admin_token(&self) -> Option<&OperatorToken> {
         self.first_admin.as_ref()
     }

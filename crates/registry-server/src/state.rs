@@ -1,4 +1,4 @@
-//! What every request handler shares: the registry, the operators and the settings.
+//! The state every request handler shares: the registry, the operators and the settings.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -73,7 +73,7 @@ fn settings_from(config: &ServeConfig, public_url: String) -> Settings {
     }
 }
 
-/// The audit actor of an authenticated request.
+/// Builds the audit context of an authenticated request.
 pub fn audit_context(operator: &Operator, request_id: &crate::context::RequestId) -> AuditContext {
     AuditContext { actor: operator.name.clone(), request_id: Some(request_id.0.clone()) }
 }

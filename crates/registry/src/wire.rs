@@ -1,4 +1,4 @@
-//! What the registry server and its HTTP client send each other, beyond the model types:
+//! The messages the registry server and its HTTP client exchange, beyond the model types:
 //! the error body, request and response wrappers, header names and the query strings of
 //! list and audit requests. Both sides use these definitions, so they cannot drift apart.
 
@@ -21,7 +21,7 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 /// The header that carries a request's ID, in the request (optional) and the response.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// The longest idempotency key, in bytes.
+/// The maximum length of an idempotency key, in bytes.
 pub const MAX_IDEMPOTENCY_KEY_LENGTH: usize = 200;
 
 /// The body of every error response.
@@ -50,7 +50,7 @@ pub struct OtaTokenResponse {
     pub ota_token: OtaToken,
 }
 
-/// The answer to consuming a legacy token. The token is plain text because legacy tokens
+/// The response to consuming a legacy token. The token is plain text because legacy tokens
 /// have no prefix and would not parse as an [`OtaToken`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LegacyTokenResponse {
@@ -106,7 +106,7 @@ pub fn validate_idempotency_key(key: &str) -> Result<(), RegistryError> {
     }
 }
 
-/// The query string parameters of a list request. Defaults are left out.
+/// Returns the query string parameters of a list request, leaving out defaults.
 pub fn list_query_to_params(query: &ListQuery) -> Vec<(&'static str, String)> {
     let defaults = ListQuery::default();
     let mut params = Vec::new();

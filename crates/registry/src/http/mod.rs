@@ -73,7 +73,7 @@ enum Retry {
     Never,
 }
 
-/// What a request was about, to rebuild the precise error from an error code.
+/// The subject of a request, to rebuild the precise error from an error code.
 #[derive(Default)]
 struct Subject<'a> {
     node_id: Option<&'a NodeId>,
