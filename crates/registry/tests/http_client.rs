@@ -18,7 +18,7 @@ struct Seen {
     authorization: Option<String>,
 }
 
-/// Answers each connection with the next scripted (status, body) and records the request.
+/// Replies to each connection with the next scripted (status, body) and records the request.
 fn scripted_server(script: Vec<(u16, &'static str)>) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
