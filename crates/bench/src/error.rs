@@ -34,6 +34,19 @@ pub enum BenchError {
     )]
     NoTargetChip { node_id: NodeId, path: PathBuf },
 
+    #[error("{path} is read-only; make it writable (chmod u+w) and try again")]
+    ReadOnlyFile { path: PathBuf },
+
+    #[error(
+        "failed to move the firmware folder {from} to {to}: {source}; move its files there by hand, because the node now downloads from the new folder"
+    )]
+    FirmwareMoveFailed {
+        from: PathBuf,
+        to: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("no sdkconfig file was given; name at least one file to patch")]
     NoConfigFiles,
 
@@ -90,6 +103,8 @@ impl BenchError {
             BenchError::NoConfigFiles => "invalid_input",
             BenchError::MetadataFile { .. } => "metadata_invalid",
             BenchError::Io { .. } => "io_failed",
+            BenchError::ReadOnlyFile { .. } => "file_read_only",
+            BenchError::FirmwareMoveFailed { .. } => "firmware_move_failed",
             BenchError::IdfNotFound { .. } => "idf_not_found",
             BenchError::BuildFailed { .. } => "build_failed",
             BenchError::AfterRegistryChange { source, .. } => source.code(),
@@ -113,7 +128,10 @@ impl BenchError {
                     | SdkConfigError::Write { .. }
                     | SdkConfigError::ChangedSinceRead { .. }
             ),
-            BenchError::Io { .. } | BenchError::IdfNotFound { .. } | BenchError::BuildFailed { .. } => false,
+            BenchError::Io { .. }
+            | BenchError::IdfNotFound { .. }
+            | BenchError::BuildFailed { .. }
+            | BenchError::FirmwareMoveFailed { .. } => false,
             BenchError::Flash(_) => false,
             BenchError::AfterRegistryChange { source, .. } => source.is_invalid_input(),
             _ => true,

@@ -54,6 +54,8 @@ pub struct ProvisionOutcome {
     pub manifest_url: String,
     /// The download ID before rotation, when it was rotated.
     pub previous_download_id: Option<DownloadId>,
+    /// Things the operator should look at, such as a file without `CONFIG_IDF_TARGET`.
+    pub warnings: Vec<String>,
 }
 
 /// Provisions `request.config_files` for one registration. See the module documentation for
@@ -64,7 +66,7 @@ pub fn provision(
     request: &ProvisionRequest,
 ) -> Result<ProvisionOutcome, BenchError> {
     let registration = registry.get(&request.node_id)?;
-    check_inputs(&registration, settings, request)?;
+    let warnings = check_inputs(&registration, settings, request)?;
 
     let credentials = change_registry(registry, &registration, request)?;
     let after_change = |error: BenchError| BenchError::AfterRegistryChange {
@@ -97,16 +99,18 @@ pub fn provision(
         patched_files: patches.iter().map(|patch| patch.path().to_owned()).collect(),
         firmware_folder: folder,
         previous_download_id: credentials.previous_download_id,
+        warnings,
     })
 }
 
-/// Checks everything that can be checked without changing anything: the token, and a trial
-/// patch of every file with stand-in credentials of the same shape as the real ones.
+/// Checks everything that can be checked without changing anything: the token, that every
+/// file and folder to be written is writable, and a trial patch of every file with stand-in
+/// credentials of the same shape as the real ones. Returns warnings for the operator.
 fn check_inputs(
     registration: &Registration,
     settings: &BenchSettings,
     request: &ProvisionRequest,
-) -> Result<(), BenchError> {
+) -> Result<Vec<String>, BenchError> {
     if request.config_files.is_empty() {
         return Err(BenchError::NoConfigFiles);
     }
@@ -122,7 +126,63 @@ fn check_inputs(
 
     let stand_in = OtaToken::generate();
     prepare_all(registration, settings, &stand_in, &request.config_files)?;
-    Ok(())
+    for path in &request.config_files {
+        check_writable(path)?;
+    }
+    check_firmware_dir(&settings.firmware_dir)?;
+    Ok(request.config_files.iter().filter_map(|path| warning_for(path)).collect())
+}
+
+/// Fails when `path` is read-only or its folder does not accept new files, because the
+/// atomic write needs both and a failure after the registry change costs more.
+fn check_writable(path: &Path) -> Result<(), BenchError> {
+    let metadata = std::fs::metadata(path).map_err(|source| BenchError::Io {
+        action: "read the permissions of",
+        path: path.to_owned(),
+        source,
+    })?;
+    if metadata.permissions().readonly() {
+        return Err(BenchError::ReadOnlyFile { path: path.to_owned() });
+    }
+    let folder = path.parent().filter(|folder| !folder.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    tempfile::NamedTempFile::new_in(folder).map(drop).map_err(|source| BenchError::Io {
+        action: "create a file in",
+        path: folder.to_owned(),
+        source,
+    })
+}
+
+/// Creates the firmware folder's parent when missing and checks that it accepts new folders.
+fn check_firmware_dir(firmware_dir: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(firmware_dir).map_err(|source| BenchError::Io {
+        action: "create the firmware folder",
+        path: firmware_dir.to_owned(),
+        source,
+    })?;
+    tempfile::TempDir::new_in(firmware_dir).map(drop).map_err(|source| BenchError::Io {
+        action: "create a folder in",
+        path: firmware_dir.to_owned(),
+        source,
+    })
+}
+
+/// Returns a warning for files that may not be the project's `sdkconfig`.
+fn warning_for(path: &Path) -> Option<String> {
+    let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    if name.starts_with("sdkconfig.defaults") {
+        return Some(format!(
+            "{} is a defaults file, which ESP-IDF ignores once the project has an sdkconfig; patch the sdkconfig instead",
+            path.display()
+        ));
+    }
+    let key = IDF_TARGET_KEY.parse().expect("CONFIG_IDF_TARGET is a valid key");
+    let has_target = SdkConfig::read(path).ok().and_then(|config| config.get(&key)).is_some();
+    (!has_target).then(|| {
+        format!(
+            "{} has no CONFIG_IDF_TARGET, so its chip was not checked; make sure it is the project's sdkconfig",
+            path.display()
+        )
+    })
 }
 
 /// The credentials after the registry change.

@@ -64,7 +64,10 @@ impl From<RegistryError> for Failure {
     fn from(error: RegistryError) -> Failure {
         let invalid_input = matches!(
             error,
-            RegistryError::NotFound { .. } | RegistryError::InvalidInput { .. } | RegistryError::Domain(_)
+            RegistryError::NotFound { .. }
+                | RegistryError::InvalidInput { .. }
+                | RegistryError::Domain(_)
+                | RegistryError::FileMissing { .. }
         );
         Failure { message: error.to_string(), invalid_input, details: Vec::new() }
     }

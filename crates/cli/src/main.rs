@@ -73,14 +73,26 @@ enum Command {
     Audit(server_commands::AuditArgs),
 }
 
+/// Whether a command may create the registry file when it does not exist yet.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RegistryAccess {
+    /// Minting and serving start a new registry when there is none.
+    CreateIfMissing,
+    /// Every other command needs registrations, so a missing file is a mistyped path.
+    Existing,
+}
+
 impl GlobalArgs {
-    fn open_registry(&self) -> Result<Box<dyn Registry>, Failure> {
+    fn open_registry(&self, access: RegistryAccess) -> Result<Box<dyn Registry>, Failure> {
         let path = self.registry.clone().unwrap_or_else(bench::default_registry_path);
         if let Some(url) = path.to_str().filter(|text| server_commands::is_server_url(text)) {
             let token = server_commands::operator_token_from_env()?;
             return Ok(registry::open_registry(url, token)?);
         }
-        let registry = SqliteRegistry::open(&path)?;
+        let registry = match access {
+            RegistryAccess::CreateIfMissing => SqliteRegistry::open(&path)?,
+            RegistryAccess::Existing => SqliteRegistry::open_existing(&path)?,
+        };
         Ok(Box::new(registry))
     }
 

@@ -89,7 +89,7 @@ pub fn operators(global: &GlobalArgs, args: &OperatorsArgs) -> Result<(), Failur
 }
 
 pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> Result<(), Failure> {
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::Existing)?;
     let query = AuditQuery { node_id: args.node_id.clone(), before_id: None, limit: args.limit };
     let entries = registry.audit_log(&query)?;
 

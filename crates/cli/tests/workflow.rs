@@ -49,7 +49,7 @@ fn shared_data() -> PathBuf {
 
 fn copy_sdkconfig(workspace: &Workspace, name: &str) -> PathBuf {
     let target = workspace.path("sdkconfig");
-    std::fs::copy(shared_data().join("sdkconfig").join(name), &target).unwrap();
+    std::fs::write(&target, std::fs::read(shared_data().join("sdkconfig").join(name)).unwrap()).unwrap();
     target
 }
 
@@ -237,6 +237,53 @@ fn provision_rotations_print_new_token_and_move_folder() {
 }
 
 #[test]
+fn provision_read_only_file_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let workspace = Workspace::new();
+    let minted = generate_batch(&workspace);
+    let sdkconfig = copy_sdkconfig(&workspace, "esp32c3_idf4.4.1_ads1256_CRLF.sdkconfig");
+    std::fs::set_permissions(&sdkconfig, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let before_registry = workspace.registry_snapshot();
+    let node_id = minted[0]["node_id"].as_str().unwrap();
+
+    let output =
+        workspace.run(&["provision", node_id, "--config", sdkconfig.to_str().unwrap(), "--rotate-token"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("is read-only"));
+    assert_eq!(workspace.registry_snapshot(), before_registry, "the token was not rotated");
+}
+
+#[test]
+fn provision_warns_about_file_without_target() {
+    let workspace = Workspace::new();
+    let minted = generate_batch(&workspace);
+    let notes = workspace.path("notes.txt");
+    std::fs::write(&notes, "CONFIG_FOO=y\n").unwrap();
+    let node_id = minted[0]["node_id"].as_str().unwrap();
+    let token = minted[0]["ota_token"].as_str().unwrap();
+
+    let output =
+        workspace.run(&["provision", node_id, "--config", notes.to_str().unwrap(), "--ota-token", token]);
+
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("warning: ") && stderr.contains("has no CONFIG_IDF_TARGET"), "{stderr}");
+}
+
+#[test]
+fn read_commands_need_existing_registry() {
+    let workspace = Workspace::new();
+
+    let output = workspace.run(&["list"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not exist"));
+    assert!(!workspace.path("registry.sqlite3").exists());
+}
+
+#[test]
 fn generate_rejects_bad_input() {
     let workspace = Workspace::new();
     std::fs::write(workspace.path("three.json"), "[{}, {}, {}]").unwrap();
@@ -255,6 +302,13 @@ fn generate_rejects_bad_input() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
     assert!(!workspace.path("registry.sqlite3").exists() || workspace.registry_snapshot().trim() == "[]");
+
+    std::fs::write(workspace.path("pins.json"), r#"{"strips": [{"index": 0, "gpio": 22}]}"#).unwrap();
+    let pins = workspace.path("pins.json");
+    let output =
+        workspace.run(&["generate", "1", "--target", "esp32c3", "--metadata-file", pins.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GPIO0 to GPIO21"));
 }
 
 #[test]

@@ -52,6 +52,24 @@ impl Chip {
         Chip::ALL.into_iter().find(|chip| chip.image_chip_id() == id)
     }
 
+    /// Says why `gpio` cannot drive an LED strip's data or enable line on this chip, or returns
+    /// `None` when it can. The reserved pins are those of the common modules: the SPI flash
+    /// pins, and on the ESP32 the input-only GPIO34 to GPIO39.
+    pub fn output_gpio_problem(self, gpio: u32) -> Option<&'static str> {
+        match (self, gpio) {
+            (Chip::Esp32, 6..=11) => Some("is wired to the SPI flash on ESP32 modules"),
+            (Chip::Esp32, 20 | 24 | 28..=31) => Some("does not exist on the ESP32"),
+            (Chip::Esp32, 34..=39) => Some("is input-only on the ESP32"),
+            (Chip::Esp32, 40..) => Some("does not exist on the ESP32, which has GPIO0 to GPIO39"),
+            (Chip::Esp32c3, 12..=17) => Some("is wired to the SPI flash on ESP32-C3 modules"),
+            (Chip::Esp32c3, 22..) => Some("does not exist on the ESP32-C3, which has GPIO0 to GPIO21"),
+            (Chip::Esp32s3, 22..=25) => Some("does not exist on the ESP32-S3"),
+            (Chip::Esp32s3, 26..=32) => Some("is wired to the SPI flash on ESP32-S3 modules"),
+            (Chip::Esp32s3, 49..) => Some("does not exist on the ESP32-S3, which has GPIO0 to GPIO48"),
+            _ => None,
+        }
+    }
+
     /// The flash offset of the second-stage bootloader.
     pub fn bootloader_offset(self) -> u32 {
         match self {
@@ -102,6 +120,29 @@ mod tests {
     fn chip_rejects_unknown_names() {
         for text in ["", "esp32c6", "esp8266", "esp32s"] {
             assert!(text.parse::<Chip>().is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn output_gpio_rules_per_chip() {
+        let cases = [
+            (Chip::Esp32, 5, true),
+            (Chip::Esp32, 6, false),
+            (Chip::Esp32, 33, true),
+            (Chip::Esp32, 34, false),
+            (Chip::Esp32, 45, false),
+            (Chip::Esp32c3, 10, true),
+            (Chip::Esp32c3, 12, false),
+            (Chip::Esp32c3, 21, true),
+            (Chip::Esp32c3, 22, false),
+            (Chip::Esp32s3, 21, true),
+            (Chip::Esp32s3, 23, false),
+            (Chip::Esp32s3, 30, false),
+            (Chip::Esp32s3, 48, true),
+            (Chip::Esp32s3, 49, false),
+        ];
+        for (chip, gpio, usable) in cases {
+            assert_eq!(chip.output_gpio_problem(gpio).is_none(), usable, "{chip} GPIO{gpio}");
         }
     }
 

@@ -119,13 +119,45 @@ impl HardwareMetadata {
         })?;
 
         for (position, strip) in strips.iter().enumerate() {
-            check_gpio(position, "gpio", Some(strip.gpio))?;
-            check_gpio(position, "enable_gpio", strip.enable_gpio)?;
+            let number = position + 1;
+            check_gpio(number, "gpio", Some(strip.gpio))?;
+            check_gpio(number, "enable_gpio", strip.enable_gpio)?;
+            if strip.enable_gpio == Some(strip.gpio) {
+                return Err(invalid(format!(
+                    "strip {number} uses GPIO{} as both data and enable line",
+                    strip.gpio
+                )));
+            }
             if strips[..position].iter().any(|earlier| earlier.index == strip.index) {
                 return Err(invalid(format!("\"strips\" has index {} twice", strip.index)));
             }
+            let earlier_pins =
+                strips[..position].iter().flat_map(|earlier| [Some(earlier.gpio), earlier.enable_gpio]);
+            for pin in earlier_pins.flatten() {
+                if pin == strip.gpio || Some(pin) == strip.enable_gpio {
+                    return Err(invalid(format!(
+                        "strip {number} uses GPIO{pin}, which an earlier strip already uses"
+                    )));
+                }
+            }
         }
         Ok(strips)
+    }
+
+    /// Checks that every strip pin can drive an output on `chip`.
+    pub fn check_pins_for(&self, chip: Chip) -> Result<(), CoreError> {
+        for (position, strip) in self.strips()?.iter().enumerate() {
+            for (field, pin) in [("gpio", Some(strip.gpio)), ("enable_gpio", strip.enable_gpio)] {
+                if let Some(problem) = pin.and_then(|pin| chip.output_gpio_problem(pin)) {
+                    return Err(invalid(format!(
+                        "strip {} has {field} {}, which {problem}; pick another pin",
+                        position + 1,
+                        pin.unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The validated `sdkconfig` overrides, in the order given.
@@ -154,10 +186,10 @@ impl HardwareMetadata {
     }
 }
 
-fn check_gpio(position: usize, field: &str, gpio: Option<u32>) -> Result<(), CoreError> {
+fn check_gpio(strip_number: usize, field: &str, gpio: Option<u32>) -> Result<(), CoreError> {
     match gpio {
         Some(number) if u64::from(number) > MAX_GPIO => Err(invalid(format!(
-            "strip {position} has {field} {number}; GPIO numbers run from 0 to {MAX_GPIO}"
+            "strip {strip_number} has {field} {number}; GPIO numbers run from 0 to {MAX_GPIO}"
         ))),
         _ => Ok(()),
     }
@@ -301,6 +333,11 @@ mod tests {
             (r#"{"strips":[{"index":0}]}"#, "\"strips\""),
             (r#"{"strips":[{"index":0,"gpio":99}]}"#, "gpio 99"),
             (r#"{"strips":[{"index":1,"gpio":2},{"index":1,"gpio":3}]}"#, "index 1 twice"),
+            (r#"{"strips":[{"index":0,"gpio":4,"enable_gpio":4}]}"#, "both data and enable"),
+            (
+                r#"{"strips":[{"index":0,"gpio":4},{"index":1,"gpio":5,"enable_gpio":4}]}"#,
+                "strip 2 uses GPIO4",
+            ),
             (r#"{"sdkconfig":{"LOG_LEVEL":"y"}}"#, "LOG_LEVEL"),
             (r#"{"sdkconfig":{"CONFIG_UL_NODE_ID":"x"}}"#, "cannot be overridden"),
             (r#"{"sdkconfig":{"CONFIG_A":"a\nb"}}"#, "control characters"),
@@ -332,6 +369,16 @@ mod tests {
                 ConfigValue::Int(-7),
             ]
         );
+    }
+
+    #[test]
+    fn pins_checked_per_chip() {
+        let metadata =
+            HardwareMetadata::parse(r#"{"strips":[{"index":0,"gpio":5,"enable_gpio":22}]}"#).unwrap();
+        assert!(metadata.check_pins_for(Chip::Esp32s3).is_err());
+        assert!(metadata.check_pins_for(Chip::Esp32).is_ok());
+        let error = metadata.check_pins_for(Chip::Esp32c3).unwrap_err().to_string();
+        assert!(error.contains("strip 1 has enable_gpio 22") && error.contains("GPIO0 to GPIO21"), "{error}");
     }
 
     #[test]

@@ -166,6 +166,8 @@ fn registry_status(error: &RegistryError) -> StatusCode {
         RegistryError::Database { .. }
         | RegistryError::SchemaTooNew { .. }
         | RegistryError::Corrupt { .. }
+        | RegistryError::FileMissing { .. }
+        | RegistryError::FileAccess { .. }
         | RegistryError::ServerUnreachable { .. }
         | RegistryError::NotAuthorised { .. }
         | RegistryError::Rejected { .. }

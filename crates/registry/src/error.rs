@@ -43,6 +43,19 @@ pub enum RegistryError {
     )]
     SchemaTooNew { path: String, found: i64, known: i64 },
 
+    #[error(
+        "registry file {path} does not exist; check the registry path, or mint registrations first to create it"
+    )]
+    FileMissing { path: String },
+
+    #[error("cannot {action} {path}: {source}; check the folder's permissions and free disk space")]
+    FileAccess {
+        action: &'static str,
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("registry data is corrupt: {detail}")]
     Corrupt { detail: String },
 
@@ -82,6 +95,8 @@ impl RegistryError {
             RegistryError::Database { .. } => "database_failed",
             RegistryError::SchemaTooNew { .. } => "schema_too_new",
             RegistryError::Corrupt { .. } => "data_corrupt",
+            RegistryError::FileMissing { .. } => "registry_file_missing",
+            RegistryError::FileAccess { .. } => "registry_file_access",
             RegistryError::ServerUnreachable { .. } => "server_unreachable",
             RegistryError::NotAuthorised { .. } => "not_authorised",
             RegistryError::Rejected { .. } => "rejected",

@@ -94,10 +94,19 @@ impl MintRequest {
             (Some(requested), Some(declared)) if requested != declared => Err(RegistryError::invalid(
                 "target_chip",
                 format!(
-                    "the batch targets {requested} but the metadata of node {position} says \"target\": \"{declared}\"; make them agree"
+                    "the batch targets {requested} but the metadata of node {} says \"target\": \"{declared}\"; make them agree",
+                    position + 1
                 ),
             )),
-            (requested, declared) => Ok(requested.or(declared)),
+            (requested, declared) => {
+                let chip = requested.or(declared);
+                if let (Some(chip), Some(metadata)) = (chip, metadata) {
+                    metadata.check_pins_for(chip).map_err(|error| {
+                        RegistryError::invalid("metadata", format!("node {}: {error}", position + 1))
+                    })?;
+                }
+                Ok(chip)
+            }
         }
     }
 }

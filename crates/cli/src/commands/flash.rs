@@ -75,7 +75,7 @@ pub fn run(global: &GlobalArgs, args: &FlashArgs) -> Result<(), Failure> {
         use_stub: !args.no_stub,
         ..FlashOptions::default()
     };
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::Existing)?;
     let request = FlashRequest { node_id, port: PortInfo::explicit(&args.port), plan, options };
 
     let mut progress = FlashProgress::new();

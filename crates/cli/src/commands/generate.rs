@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs, args: &GenerateArgs) -> Result<(), Failure> {
         Some(path) => bench::mint::load_metadata_file(path, args.count)?,
         None => NodeMetadata::None,
     };
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::CreateIfMissing)?;
 
     let minted = bench::mint::mint(registry.as_ref(), args.count, args.target, metadata)?;
 
@@ -52,8 +52,9 @@ pub fn run(global: &GlobalArgs, args: &GenerateArgs) -> Result<(), Failure> {
         ExportFormat::Csv => export::to_csv(&minted),
     };
     print!("{output}");
+    let noun = if minted.len() == 1 { "registration" } else { "registrations" };
     eprintln!(
-        "minted {} registrations; their OTA tokens are shown only this once, so store this output securely",
+        "minted {} {noun}; the OTA tokens are shown only this once, so store this output securely",
         minted.len()
     );
     Ok(())

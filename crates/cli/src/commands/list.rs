@@ -40,7 +40,7 @@ fn parse_status(text: &str) -> Result<RegistrationStatus, String> {
 }
 
 pub fn run(global: &GlobalArgs, args: &ListArgs) -> Result<(), Failure> {
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::Existing)?;
     let query = ListQuery {
         status: args.status,
         target_chip: args.chip,

@@ -51,7 +51,7 @@ pub fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), Failure> {
         (None, false) => TokenSource::Legacy,
     };
     let settings = global.settings()?;
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::Existing)?;
 
     let request = ProvisionRequest {
         node_id,
@@ -67,6 +67,9 @@ pub fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), Failure> {
             "warning: used the legacy plaintext token stored for {} and erased it from the registry; keep it and pass it with --ota-token from now on",
             outcome.registration.node_id
         );
+    }
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
     }
     for path in &outcome.patched_files {
         eprintln!("patched {}", path.display());

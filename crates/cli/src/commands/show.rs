@@ -26,7 +26,7 @@ enum ShowFormat {
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<(), Failure> {
     let node_id: NodeId = args.node_id.parse().map_err(Failure::invalid)?;
     let settings = global.settings()?;
-    let registry = global.open_registry()?;
+    let registry = global.open_registry(crate::RegistryAccess::Existing)?;
 
     let registration = registry.get(&node_id)?;
     let history = registry.flash_history(&node_id)?;

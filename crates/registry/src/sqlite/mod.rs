@@ -67,7 +67,19 @@ impl SqliteRegistry {
     /// pending schema migrations. Changes are audited as the local OS user.
     pub fn open(path: &Path) -> Result<SqliteRegistry, RegistryError> {
         create_private_file(path)?;
+        Self::open_file(path)
+    }
 
+    /// Opens a registry file that must already exist. Commands that only read use it, so a
+    /// mistyped path fails instead of leaving a new, empty registry behind.
+    pub fn open_existing(path: &Path) -> Result<SqliteRegistry, RegistryError> {
+        if !path.is_file() {
+            return Err(RegistryError::FileMissing { path: path.display().to_string() });
+        }
+        Self::open_file(path)
+    }
+
+    fn open_file(path: &Path) -> Result<SqliteRegistry, RegistryError> {
         let database_error = |source| RegistryError::Database { path: path.display().to_string(), source };
         let mut connection = Connection::open(path).map_err(database_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(database_error)?;
@@ -458,6 +470,9 @@ impl Registry for SqliteRegistry {
                     ),
                 ));
             }
+            if let (Some(chip), Some(metadata)) = (registration.target_chip.or(declared), metadata) {
+                metadata.check_pins_for(chip)?;
+            }
             self.update_one(
                 transaction,
                 node_id,
@@ -809,10 +824,14 @@ fn request_fingerprint(request: &MintRequest) -> String {
 /// holds token hashes and, for imported records, legacy plaintext tokens. SQLite gives the
 /// WAL and shared-memory files the same permissions.
 fn create_private_file(path: &Path) -> Result<(), RegistryError> {
-    let io_error = |action: &str, error: std::io::Error| RegistryError::InvalidInput {
-        field: "registry".to_owned(),
-        reason: format!("cannot {action} {}: {error}", path.display()),
+    let io_error = |action: &'static str, source: std::io::Error| RegistryError::FileAccess {
+        action,
+        path: path.display().to_string(),
+        source,
     };
+    if path.exists() {
+        return Ok(());
+    }
 
     if let Some(folder) = path.parent().filter(|folder| !folder.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(|error| io_error("create the folder of", error))?;
