@@ -186,7 +186,7 @@ describe("bench screen", () => {
 
   it("shows the error and its hint when the cable is pulled", async () => {
     const { page, errors } = await harness.open("?ports=1&tickMs=20");
-    await page.selectOption("[aria-label='Simulated board behaviour']", "stall-after=25");
+    await page.selectOption("[aria-label='Simulated board behaviour']", "stall-after=32");
     await page.click("[data-testid=attach-simulated]");
     const port = "/dev/pts/11-stall";
     await card(page, port).locator("[data-testid=card-registration] code").waitFor();

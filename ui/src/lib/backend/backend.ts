@@ -47,7 +47,7 @@ export interface Backend {
   checkEspIdf(path: string): Promise<EspIdfStatus>;
 
   listPorts(): Promise<BenchPort[]>;
-  /** Attaches simulated boards; `faults` are simulator knobs such as `stall-after=60`. */
+  /** Attaches simulated boards; `faults` are simulator knobs such as `stall-after=32`. */
   attachSimulatedBoards(count: number, faults?: string[]): Promise<BenchPort[]>;
   /** Starts a flash job; `onEvent` receives its events, ending with `finished` or `failed`. */
   startFlashJob(input: FlashJobInput, onEvent: (event: FlashJobEvent) => void): Promise<string>;
