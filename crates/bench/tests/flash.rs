@@ -116,6 +116,14 @@ fn every_fault_is_recorded_and_leaves_registration_available() {
         assert_eq!(history.len(), 1, "{knob}");
         assert_eq!(history[0].attempt.outcome, FlashOutcome::Failed, "{knob}");
         assert_eq!(history[0].attempt.error_code.as_deref(), Some(expected_code), "{knob}");
+        if expected_code == "wrong_chip" {
+            let mac = board.mac().iter().map(|byte| format!("{byte:02x}")).collect::<Vec<_>>().join(":");
+            assert_eq!(
+                history[0].attempt.mac.as_deref(),
+                Some(mac.as_str()),
+                "the wrong board's MAC is recorded"
+            );
+        }
     }
 }
 

@@ -43,24 +43,30 @@ impl RegisterFile {
         jedec_id: u32,
         baud: u32,
     ) -> Self {
-        let mac0 = u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]);
-        // NOTE: on the ESP32 bits 16..24 of this word hold a CRC8 of the MAC. The simulator
-        // leaves them 0; espflash 4.7.0 and esptool 5.6 read_mac do not check it.
-        let mac1 = u32::from(u16::from_be_bytes([mac[0], mac[1]]));
-
         let mut fixed: HashMap<u32, u32> = profile.fixed_registers.iter().copied().collect();
         fixed.insert(CHIP_DETECT_MAGIC_REG, magic);
-        fixed.insert(profile.mac0_reg, mac0);
-        fixed.insert(profile.mac1_reg, mac1);
 
-        RegisterFile {
+        let mut registers = RegisterFile {
             fixed,
             written: HashMap::new(),
             spi: profile.spi,
             uart_clkdiv_reg: profile.uart_clkdiv_reg,
             jedec_id,
             baud,
-        }
+        };
+        registers.place_mac(profile, mac);
+        registers
+    }
+
+    /// Stores `mac` in the eFuse words where `profile`'s chip keeps it. A board that identifies
+    /// as another chip also gets it there, so hosts read a real MAC rather than zeros.
+    pub(crate) fn place_mac(&mut self, profile: &crate::chip::ChipProfile, mac: [u8; 6]) {
+        let mac0 = u32::from_be_bytes([mac[2], mac[3], mac[4], mac[5]]);
+        // NOTE: on the ESP32 bits 16..24 of this word hold a CRC8 of the MAC. The simulator
+        // leaves them 0; espflash 4.7.0 and esptool 5.6 read_mac do not check it.
+        let mac1 = u32::from(u16::from_be_bytes([mac[0], mac[1]]));
+        self.fixed.insert(profile.mac0_reg, mac0);
+        self.fixed.insert(profile.mac1_reg, mac1);
     }
 
     /// Records the UART baud rate, which sets the UART clock divider.

@@ -153,17 +153,17 @@ impl Loader {
             None => ROM_BAUD,
         };
 
+        let mut registers =
+            RegisterFile::new(profile, identity.profile().magic, config.mac, jedec_id, initial_baud);
+        if identity != config.chip {
+            registers.place_mac(identity.profile(), config.mac);
+        }
+
         Ok(Loader {
             profile,
             chip_id: identity.profile().chip_id,
             state: LoaderState::Rom,
-            registers: RegisterFile::new(
-                profile,
-                identity.profile().magic,
-                config.mac,
-                jedec_id,
-                initial_baud,
-            ),
+            registers,
             flash: FlashMemory::new(config.flash_size, flash_present),
             download: None,
             mem: None,
