@@ -10,7 +10,7 @@ use ts_rs::TS;
 pub struct CommandError {
     pub code: String,
     pub message: String,
-    /// What the operator can do next, from [`hint_for`], when there is a known next step.
+    /// The operator's next step, from the crate that failed or from [`hint_for`], when one is known.
     pub hint: Option<String>,
     /// A token the failed operation minted before it failed. It exists nowhere else, so the
     /// UI shows it once like any new token.
@@ -42,8 +42,9 @@ impl CommandError {
     }
 }
 
-/// The operator hints, keyed by error code. Messages already name the value that failed; a
-/// hint names the next step at the bench.
+/// Returns the operator hint for one of the app's own error codes. Messages already name the
+/// value that failed, and a hint names the next step at the bench. The flasher and bench crates
+/// supply the hints of their own codes.
 pub fn hint_for(code: &str) -> Option<&'static str> {
     let hint = match code {
         "registration_not_found" => {

@@ -45,8 +45,28 @@ impl LaunchOptions {
     }
 }
 
+/// WebKitGTK's environment variable that turns off accelerated compositing.
+const WEBKIT_COMPOSITING_VARIABLE: &str = "WEBKIT_DISABLE_COMPOSITING_MODE";
+
+/// Turns off WebKitGTK's accelerated compositing unless the user set the variable. On machines
+/// without a GPU it composites in software, and scrolling the registrations table took 77 ms a
+/// frame instead of 16 ms (scripts/measure-desktop.mjs under Xvfb on a 2-core VM). The UI has no
+/// animations that need it. Must run before any thread starts, because it changes the
+/// environment.
+#[cfg(target_os = "linux")]
+fn disable_webkit_compositing() {
+    if std::env::var_os(WEBKIT_COMPOSITING_VARIABLE).is_none() {
+        // SAFETY: called first thing in `run`, while the process has a single thread, so no
+        // other thread reads the environment during the write.
+        unsafe { std::env::set_var(WEBKIT_COMPOSITING_VARIABLE, "1") };
+    }
+}
+
 /// Starts the app and blocks until its last window closes.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    disable_webkit_compositing();
+
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -9,8 +9,8 @@ use crate::state::AppState;
 const ATTACH_SIMULATED: &str = "attach-simulated-board";
 const ATTACH_SIMULATED_UNPLUGGED: &str = "attach-simulated-board-unplugged";
 
-/// How many commands a board with the pulled-cable fault answers before it goes silent: enough
-/// to connect, upload the stub and start writing, so the cable seems pulled mid-write.
+/// The number of commands a board with the pulled-cable fault replies to before it goes silent:
+/// enough to connect, upload the stub and start writing, so the cable seems pulled mid-write.
 // NOTE: 32 was counted for an ESP32-C3 build of the stand-in idf.py flashed at 460800 baud
 // (tests/e2e); with other chips or baud rates the board may go quiet while still connecting.
 const PULLED_CABLE_AFTER: u32 = 32;

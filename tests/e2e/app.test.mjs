@@ -3,7 +3,7 @@
 // stand-in idf.py, and a cable pulled mid-write. Run it with xvfb-run from the repository root
 // after building the app with the custom-protocol feature.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -66,6 +66,15 @@ async function waitForDriver(base) {
   throw new Error("tauri-driver did not start");
 }
 
+/**
+ * Takes a screenshot of the X display the test runs on. WebDriver's own screenshot command
+ * hangs in WebKitWebDriver while the app runs with accelerated compositing off.
+ */
+function screenshot(name) {
+  const result = spawnSync("import", ["-window", "root", join(root, "docs/screenshots", name)]);
+  assert.equal(result.status, 0, `import failed: ${result.stderr}`);
+}
+
 /** Returns the port of the `position`-th card showing `chip` (counted from 0). */
 function cardPort(chip, position = 0) {
   return session.execute(
@@ -102,7 +111,7 @@ it("mints, flashes a simulated ESP32-C3 and records it", async () => {
   assert.equal(tokens.length, 3);
   assert.ok(tokens.every((token) => token.startsWith("ulota_")));
 
-  // Leaving with unsaved tokens asks first.
+  // Leaving with unsaved tokens shows a warning first.
   await session.click("[data-screen=bench]");
   await session.waitFor("the unsaved-tokens warning", () => session.textOf("[data-testid=leave-warning]"));
   await session.clickButton("Discard tokens");
@@ -114,7 +123,7 @@ it("mints, flashes a simulated ESP32-C3 and records it", async () => {
   await session.waitFor("the green card", () => session.textOf(`${card} [data-testid=result-ok]`), 90_000);
   const mac = await session.textOf(`${card} [data-testid=result-mac]`);
   assert.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
-  await session.screenshot(join(root, "docs/screenshots/app-bench-flashed.png"));
+  screenshot("app-bench-flashed.png");
   const log = await session.textOf(`${card} [data-testid=log]`);
   assert.match(log, /Project build complete/);
   assert.doesNotMatch(log, /ulota_/);
@@ -122,7 +131,7 @@ it("mints, flashes a simulated ESP32-C3 and records it", async () => {
   await showRegistration(nodeId);
   assert.equal(await session.textOf("[data-testid=detail-status]"), "provisioned");
   assert.match(await session.textOf("[data-testid=flash-history]"), new RegExp(mac));
-  await session.screenshot(join(root, "docs/screenshots/app-registration-provisioned.png"));
+  screenshot("app-registration-provisioned.png");
 });
 
 it("shows the hint when the cable is pulled and keeps the registration available", async () => {
@@ -140,7 +149,7 @@ it("shows the hint when the cable is pulled and keeps the registration available
   assert.equal(await session.textOf(`${card} .error-title`), "Board stopped answering");
   assert.match(await session.textOf(`${card} .error-hint`), /Check the USB cable/);
   assert.ok(await session.findXpath(`//article[@data-port='${port}']//button[normalize-space()='Retry']`));
-  await session.screenshot(join(root, "docs/screenshots/app-bench-cable-pulled.png"));
+  screenshot("app-bench-cable-pulled.png");
 
   await showRegistration(nodeId);
   assert.equal(await session.textOf("[data-testid=detail-status]"), "available");

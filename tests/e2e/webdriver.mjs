@@ -2,6 +2,9 @@
 
 const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
+/** How long one WebDriver command may take, so a hung driver fails the test instead of CI. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
 export class Session {
   constructor(base, id) {
     this.base = base;
@@ -83,12 +86,6 @@ export class Session {
     return this.execute(`return document.querySelector(arguments[0])?.textContent ?? null;`, [css]);
   }
 
-  /** Writes a PNG screenshot of the window to `path`. */
-  async screenshot(path) {
-    const { writeFileSync } = await import("node:fs");
-    writeFileSync(path, Buffer.from(await this.command("GET", "/screenshot"), "base64"));
-  }
-
   close() {
     return request(this.base, "DELETE", `/session/${this.id}`);
   }
@@ -99,6 +96,7 @@ async function request(base, method, path, body) {
     method,
     headers: { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(COMMAND_TIMEOUT_MS),
   });
   const payload = await response.json();
   if (!response.ok) {

@@ -57,14 +57,14 @@ describe("generate screen", () => {
     await page.waitForSelector("[data-testid=unsaved-warning]");
     await harness.screenshot(page, "generate-results");
 
-    // Navigating away asks first; staying keeps the tokens on screen.
+    // Navigating away shows a warning first, and staying keeps the tokens on screen.
     await page.click("[data-screen=bench]");
     await page.waitForSelector("[data-testid=leave-warning]");
     await harness.screenshot(page, "generate-unsaved-warning");
     await page.click("text=Stay and save");
     assert.equal(await page.locator("[data-testid=mint-results]").count(), 1);
 
-    // Closing the window asks too, and stays open when the user stays.
+    // Closing the window shows the warning too, and the window stays open when the user stays.
     const closing = page.evaluate(() => window.fakeBackend.requestClose());
     await page.waitForSelector("[data-testid=leave-warning]");
     await page.click("text=Stay and save");

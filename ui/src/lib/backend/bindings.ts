@@ -3,7 +3,7 @@
 
 export type CommandError = { code: string, message: string, 
 /**
- * What the operator can do next, from [`hint_for`], when there is a known next step.
+ * The operator's next step, from the crate that failed or from [`hint_for`], when one is known.
  */
 hint: string | null, 
 /**

@@ -122,7 +122,10 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
 
   for (let i = 0; i < options.rows; i++) {
     const roll = random();
-    const status: Status = roll < 0.6 ? "available" : roll < 0.9 ? "provisioned" : "assigned";
+    // About 60 % available, 30 % provisioned and 10 % assigned, like a busy registry.
+    let status: Status = "assigned";
+    if (roll < 0.6) status = "available";
+    else if (roll < 0.9) status = "provisioned";
     const house = status === "assigned" ? `house-${Math.floor(random() * 900) + 100}` : null;
     addRecord({
       node_id: randomText(random, BASE36, 16),

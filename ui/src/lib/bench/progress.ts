@@ -5,7 +5,7 @@ import type { CommandError, FlashJobEvent, JobStage } from "../backend";
 export interface RegionProgress {
   offset: number;
   size: number;
-  /** The image file, such as `bootloader.bin`, when the backend knows it. */
+  /** The image file, such as `bootloader.bin`, when the backend reports it. */
   name: string | null;
   written: number;
   skipped: boolean;
@@ -109,7 +109,7 @@ function emptyRegion(): RegionProgress {
   return { offset: 0, size: 0, name: null, written: 0, skipped: false, done: false, startedAt: null, rate: null, secondsLeft: null };
 }
 
-/** A region's label: its file name, or its position when the backend gave none. */
+/** Returns a region's label: its file name, or its position when the backend sent none. */
 export function regionLabel(region: RegionProgress, index: number): string {
   return region.name ?? `region ${index + 1}`;
 }

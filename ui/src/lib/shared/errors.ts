@@ -1,5 +1,5 @@
-// What the UI calls each error code. The Rust side sends the detailed message and the
-// operator hint; this table gives the short title an operator reads first.
+// Short titles of the error codes, the first line an operator reads. The Rust side sends the
+// detailed message and the operator hint.
 import type { BackendError, CommandError } from "../backend";
 
 export const ERROR_TITLES: Record<string, string> = {
