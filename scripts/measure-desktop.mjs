@@ -41,6 +41,27 @@ function rssKib(pid) {
   return line ? Number(line.split(/\s+/)[1]) : 0;
 }
 
+/** Records the time between animation frames for `durationMs`, scrolling the table each frame. */
+async function recordFrames(durationMs, scrollPx) {
+  await session.command("POST", "/execute/async", {
+    script: `const [durationMs, scrollPx, done] = arguments;
+      const viewport = document.querySelector("[data-testid=table-viewport]");
+      const frames = [];
+      let last = performance.now();
+      const start = last;
+      function step(now) {
+        frames.push(now - last);
+        last = now;
+        viewport.scrollTop += scrollPx;
+        if (now - start < durationMs) requestAnimationFrame(step);
+        else { window.frameTimes = frames.slice(1); done(true); }
+      }
+      requestAnimationFrame(step);`,
+    args: [durationMs, scrollPx],
+  });
+  return session.execute(`return window.frameTimes;`);
+}
+
 /** Proportional set size: shared pages (WebKit's libraries) are split among their users. */
 function pssKib(pid) {
   try {
@@ -110,39 +131,9 @@ try {
   await session.clickButton("Discard tokens");
   await session.click("[data-screen=registrations]");
   await session.waitFor("100,000 rows", async () => (await session.textOf("[data-testid=match-count]")) === "100,000 matching", 60_000);
-  // The same frame clock without scrolling, to tell the table's cost from the window's.
-  await session.command("POST", "/execute/async", {
-    script: `const done = arguments[arguments.length - 1];
-      const frames = [];
-      let last = performance.now();
-      const start = last;
-      function step(now) {
-        frames.push(now - last);
-        last = now;
-        if (now - start < 2000) requestAnimationFrame(step);
-        else { window.idleFrameTimes = frames.slice(1); done(true); }
-      }
-      requestAnimationFrame(step);`,
-    args: [],
-  });
-  const idleFrames = [...(await session.execute(`return window.idleFrameTimes;`))].sort((a, b) => a - b);
-  await session.command("POST", "/execute/async", {
-    script: `const done = arguments[arguments.length - 1];
-      const viewport = document.querySelector("[data-testid=table-viewport]");
-      const frames = [];
-      let last = performance.now();
-      const start = last;
-      function step(now) {
-        frames.push(now - last);
-        last = now;
-        viewport.scrollTop += ${SCROLL_PX};
-        if (now - start < 4000) requestAnimationFrame(step);
-        else { window.frameTimes = frames.slice(1); done(true); }
-      }
-      requestAnimationFrame(step);`,
-    args: [],
-  });
-  const frames = await session.execute(`return window.frameTimes;`);
+  // The same frame clock without scrolling tells the table's cost from the window's.
+  const idleFrames = [...(await recordFrames(2000, 0))].sort((a, b) => a - b);
+  const frames = await recordFrames(4000, SCROLL_PX);
   const sorted = [...frames].sort((a, b) => a - b);
   const scrolledTo = await session.execute(`return document.querySelector("[data-testid=table-viewport]").scrollTop;`);
 
