@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::CoreError;
+use crate::{CoreError, truncate_for_message};
 
 /// A target chip. The lowercase name (`esp32c3`) is what ESP-IDF's `IDF_TARGET`,
 /// `CONFIG_IDF_TARGET` and the registry use.
@@ -96,7 +96,7 @@ impl FromStr for Chip {
         Chip::ALL
             .into_iter()
             .find(|chip| chip.idf_target() == folded)
-            .ok_or_else(|| CoreError::InvalidChip { value: text.to_owned() })
+            .ok_or_else(|| CoreError::InvalidChip { value: truncate_for_message(text) })
     }
 }
 

@@ -28,6 +28,9 @@ pub enum CoreError {
     #[error("invalid value for {key}: {reason}")]
     InvalidConfigValue { key: String, reason: String },
 
+    #[error("invalid {field}: {reason}")]
+    InvalidAssignment { field: &'static str, reason: String },
+
     #[error("invalid public URL {value:?}: {reason}")]
     InvalidPublicUrl { value: String, reason: String },
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use rand::Rng;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::CoreError;
+use crate::{CoreError, truncate_for_message};
 
 const NODE_ID_LENGTH: usize = 16;
 const NODE_ID_ALPHABET: &[u8; 36] = b"abcdefghijklmnopqrstuvwxyz0123456789";
@@ -43,7 +43,7 @@ impl FromStr for NodeId {
         if valid {
             Ok(NodeId(text.to_owned()))
         } else {
-            Err(CoreError::InvalidNodeId { value: text.to_owned() })
+            Err(CoreError::InvalidNodeId { value: truncate_for_message(text) })
         }
     }
 }
@@ -73,7 +73,7 @@ impl FromStr for DownloadId {
         if is_v4 {
             Ok(DownloadId(text.to_owned()))
         } else {
-            Err(CoreError::InvalidDownloadId { value: text.to_owned() })
+            Err(CoreError::InvalidDownloadId { value: truncate_for_message(text) })
         }
     }
 }

@@ -10,7 +10,11 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{Chip, CoreError};
+use crate::{Chip, CoreError, truncate_for_message};
+
+/// The largest metadata document of one registration, in bytes of JSON. Metadata travels in
+/// every listing and is written into `sdkconfig`, so it is kept small.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
 
 /// The highest GPIO number of the supported chips (ESP32-S3 has GPIO0 to GPIO48).
 const MAX_GPIO: u64 = 48;
@@ -70,6 +74,12 @@ impl HardwareMetadata {
     }
 
     fn from_value_with_text(value: Value, text: String) -> Result<HardwareMetadata, CoreError> {
+        if text.len() > MAX_METADATA_BYTES {
+            return Err(invalid(format!(
+                "it is {} bytes of JSON, more than the limit of {MAX_METADATA_BYTES} bytes (16 KiB) per registration; keep only what the firmware and support staff need",
+                text.len()
+            )));
+        }
         let Value::Object(map) = value else {
             return Err(invalid("expected a JSON object such as {\"target\": \"esp32c3\"}".to_owned()));
         };
@@ -238,7 +248,7 @@ impl FromStr for ConfigKey {
         if valid {
             Ok(ConfigKey(text.to_owned()))
         } else {
-            Err(CoreError::InvalidConfigKey { key: text.to_owned() })
+            Err(CoreError::InvalidConfigKey { key: truncate_for_message(text) })
         }
     }
 }
@@ -348,6 +358,24 @@ mod tests {
             let error = HardwareMetadata::parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn metadata_size_is_capped() {
+        let fits = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES - 11));
+        assert_eq!(fits.len(), MAX_METADATA_BYTES);
+        assert!(HardwareMetadata::parse(&fits).is_ok());
+
+        let too_big = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_METADATA_BYTES));
+        let error = HardwareMetadata::parse(&too_big).unwrap_err().to_string();
+        assert!(error.contains("16384 bytes"), "{error}");
+        let error = HardwareMetadata::from_value(serde_json::from_str(&too_big).unwrap()).unwrap_err();
+        assert!(error.to_string().contains("16 KiB"), "{error}");
+        assert_eq!(
+            HardwareMetadata::from_stored(&too_big).text().len(),
+            too_big.len(),
+            "stored data still loads"
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{Chip, DownloadId, HardwareMetadata, NodeId, TokenHash};
+use crate::{Chip, CoreError, DownloadId, HardwareMetadata, NodeId, TokenHash, truncate_for_message};
+
+/// The longest house slug, in characters.
+pub const MAX_HOUSE_SLUG_LENGTH: usize = 64;
 
 /// One pre-minted node identity and its lifecycle.
 ///
@@ -41,6 +44,7 @@ impl Registration {
 /// Where a node went once a customer claimed it. At least one field is set; a registration
 /// without any has no assignment at all.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Assignment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub house_slug: Option<String>,
@@ -60,6 +64,47 @@ impl Assignment {
             && self.assigned_house_id.is_none()
             && self.assigned_user_id.is_none();
         (!empty).then_some(self)
+    }
+
+    /// Checks an assignment that a person or a peer supplied: at least one field set, a house
+    /// slug of 1 to [`MAX_HOUSE_SLUG_LENGTH`] characters of `a-z`, `0-9` and `-` (it becomes
+    /// part of URLs and paths elsewhere), and positive IDs. Stored assignments are not checked,
+    /// so records written under older rules still load.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let invalid = |field, reason: String| CoreError::InvalidAssignment { field, reason };
+        if self.clone().non_empty().is_none() {
+            return Err(invalid(
+                "assignment",
+                "it is empty; set at least one of house_slug, room_id, assigned_house_id and assigned_user_id"
+                    .to_owned(),
+            ));
+        }
+        if let Some(slug) = &self.house_slug {
+            let valid = !slug.is_empty()
+                && slug.chars().count() <= MAX_HOUSE_SLUG_LENGTH
+                && slug
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+            if !valid {
+                return Err(invalid(
+                    "house_slug",
+                    format!(
+                        "{:?} is not a house slug; give 1 to {MAX_HOUSE_SLUG_LENGTH} characters of a-z, 0-9 and -, such as maple-12",
+                        truncate_for_message(slug)
+                    ),
+                ));
+            }
+        }
+        for (field, id) in [
+            ("room_id", self.room_id),
+            ("assigned_house_id", self.assigned_house_id),
+            ("assigned_user_id", self.assigned_user_id),
+        ] {
+            if let Some(id) = id.filter(|id| *id <= 0) {
+                return Err(invalid(field, format!("{id} is not an ID; give a positive whole number")));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -158,6 +203,51 @@ mod tests {
     #[test]
     fn empty_assignment_is_none() {
         assert_eq!(Assignment::default().non_empty(), None);
+    }
+
+    #[test]
+    fn assignment_validation() {
+        let house = |slug: &str| Assignment { house_slug: Some(slug.to_owned()), ..Default::default() };
+        assert!(house("maple-12").validate().is_ok());
+        assert!(house(&"a".repeat(MAX_HOUSE_SLUG_LENGTH)).validate().is_ok());
+        assert!(Assignment { room_id: Some(1), ..Default::default() }.validate().is_ok());
+
+        let cases = [
+            (Assignment::default(), "assignment"),
+            (house(""), "house_slug"),
+            (house("../../etc"), "house_slug"),
+            (house("Maple"), "house_slug"),
+            (house("bad\nslug"), "house_slug"),
+            (house(&"a".repeat(MAX_HOUSE_SLUG_LENGTH + 1)), "house_slug"),
+            (Assignment { room_id: Some(0), ..Default::default() }, "room_id"),
+            (Assignment { assigned_house_id: Some(-3), ..Default::default() }, "assigned_house_id"),
+            (Assignment { assigned_user_id: Some(-1), ..house("maple-12") }, "assigned_user_id"),
+        ];
+        for (assignment, field) in cases {
+            match assignment.validate() {
+                Err(CoreError::InvalidAssignment { field: found, .. }) => {
+                    assert_eq!(found, field, "{assignment:?}")
+                }
+                other => panic!("{assignment:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn assignment_rejects_unknown_fields() {
+        let error = serde_json::from_str::<Assignment>(r#"{"house_slg": "maple-12"}"#).unwrap_err();
+        assert!(error.to_string().contains("house_slg"), "{error}");
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let error = Assignment { house_slug: Some("A".repeat(10_000)), ..Default::default() }
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(error.len() < 300, "{error}");
+        let error = "x".repeat(10_000).parse::<NodeId>().unwrap_err().to_string();
+        assert!(error.len() < 200, "{error}");
     }
 
     #[test]

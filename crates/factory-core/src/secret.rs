@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::CoreError;
+use crate::{CoreError, truncate_for_message};
 
 /// Prefix of every OTA token. A recognisable prefix lets secret scanners find leaked tokens.
 pub const OTA_TOKEN_PREFIX: &str = "ulota_";
@@ -136,7 +136,7 @@ impl TokenHash {
         if valid {
             Ok(TokenHash(text.to_owned()))
         } else {
-            Err(CoreError::InvalidTokenHash { value: text.to_owned() })
+            Err(CoreError::InvalidTokenHash { value: truncate_for_message(text) })
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{CoreError, DownloadId};
+use crate::{CoreError, DownloadId, truncate_for_message};
 
 /// The public URL used when none is configured: the registry server's default address,
 /// which serves OTA downloads under `/firmware/`.
@@ -11,8 +11,10 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 /// Checks that a public URL is an absolute http(s) URL without a query or fragment, and
 /// returns it without a trailing slash.
 pub fn validate_public_url(text: &str) -> Result<String, CoreError> {
-    let reject =
-        |reason: &str| CoreError::InvalidPublicUrl { value: text.to_owned(), reason: reason.to_owned() };
+    let reject = |reason: &str| CoreError::InvalidPublicUrl {
+        value: truncate_for_message(text),
+        reason: reason.to_owned(),
+    };
 
     let rest = text
         .strip_prefix("https://")

@@ -134,6 +134,10 @@ impl ApiError {
                 body.field = Some(what.clone());
                 body.reason = Some(detail.clone());
             }
+            ApiError::Registry(RegistryError::IdempotencyKeyRefused { reason, .. }) => {
+                body.field = Some("idempotency_key".to_owned());
+                body.reason = Some(reason.clone());
+            }
             ApiError::Operator(OperatorError::InvalidName { .. }) => {
                 body.field = Some("name".to_owned());
                 body.reason = Some(self.to_string());
@@ -161,6 +165,7 @@ fn registry_status(error: &RegistryError) -> StatusCode {
         RegistryError::NotFound { .. } | RegistryError::DownloadIdNotFound { .. } => StatusCode::NOT_FOUND,
         RegistryError::InvalidInput { .. } | RegistryError::Domain(_) => StatusCode::UNPROCESSABLE_ENTITY,
         RegistryError::Conflict { .. }
+        | RegistryError::IdempotencyKeyRefused { .. }
         | RegistryError::NoneAvailable { .. }
         | RegistryError::LeaseNotHeld { .. } => StatusCode::CONFLICT,
         RegistryError::Database { .. }

@@ -64,14 +64,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The query string as name-value pairs; each handler checks the names it accepts.
-pub struct QueryParams(pub HashMap<String, String>);
+/// The query string as name-value pairs in order, repeats included; each handler checks the
+/// names it accepts.
+pub struct QueryParams(pub Vec<(String, String)>);
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+        Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
             .map(|Query(params)| QueryParams(params))
             .map_err(|rejection| ApiError::invalid("query", rejection.body_text()))
     }

@@ -41,6 +41,33 @@ fn audit_names_operator_and_request() {
 }
 
 #[test]
+fn idempotency_keys_are_per_operator() {
+    let server = TestServer::start();
+    let request =
+        registry::MintRequest { idempotency_key: Some("shared-key".to_owned()), ..contract_request(2) };
+    let technician = server.registry(&server.technician);
+    let admin = server.registry(&server.admin);
+
+    let first = technician.mint_batch(&request).unwrap();
+    let other = admin.mint_batch(&request).unwrap();
+
+    assert_ne!(first[0].registration.node_id, other[0].registration.node_id);
+    assert_eq!(admin.counts().unwrap().total, 4);
+    for entry in &first {
+        let stored = admin.get(&entry.registration.node_id).unwrap();
+        assert!(
+            stored.token_hash.matches(entry.ota_token.expose_secret()),
+            "another operator replayed nothing"
+        );
+    }
+
+    admin.mark_provisioned(&first[0].registration.node_id, chrono::Utc::now()).unwrap();
+    let error = technician.mint_batch(&request).unwrap_err();
+    assert_eq!(error.code(), "conflict", "{error}");
+    assert!(error.to_string().contains("shared-key"), "{error}");
+}
+
+#[test]
 fn client_errors_are_distinct() {
     let server = TestServer::start();
 

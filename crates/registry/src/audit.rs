@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use factory_core::NodeId;
 use serde::{Deserialize, Serialize};
 
+use crate::RegistryError;
+
 /// The largest number of audit entries one query returns.
 pub const MAX_AUDIT_LIMIT: u32 = 10_000;
 
@@ -93,6 +95,28 @@ pub struct AuditQuery {
     /// Only entries older than this entry ID, to page backwards from the last page's end.
     pub before_id: Option<i64>,
     pub limit: u32,
+}
+
+impl AuditQuery {
+    /// Checks the page size and the entry ID to page back from.
+    pub fn validate(&self) -> Result<(), RegistryError> {
+        if self.limit == 0 || self.limit > MAX_AUDIT_LIMIT {
+            return Err(RegistryError::invalid(
+                "limit",
+                format!(
+                    "{} is out of range; ask for 1 to {MAX_AUDIT_LIMIT} audit entries per page",
+                    self.limit
+                ),
+            ));
+        }
+        if let Some(before_id) = self.before_id.filter(|id| *id < 1) {
+            return Err(RegistryError::invalid(
+                "before_id",
+                format!("{before_id} is not an audit entry ID; give a positive ID from an earlier page"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for AuditQuery {

@@ -21,6 +21,9 @@ pub enum RegistryError {
     #[error("{what} already exists: {detail}")]
     Conflict { what: String, detail: String },
 
+    #[error("cannot use idempotency key {key:?}: {reason}")]
+    IdempotencyKeyRefused { key: String, reason: String },
+
     #[error("no {chip} registration is available; mint a batch for {chip}, or wait for a lease to expire")]
     NoneAvailable { chip: Chip },
 
@@ -89,7 +92,7 @@ impl RegistryError {
             RegistryError::NotFound { .. } => "registration_not_found",
             RegistryError::DownloadIdNotFound { .. } => "download_id_not_found",
             RegistryError::InvalidInput { .. } | RegistryError::Domain(_) => "invalid_input",
-            RegistryError::Conflict { .. } => "conflict",
+            RegistryError::Conflict { .. } | RegistryError::IdempotencyKeyRefused { .. } => "conflict",
             RegistryError::NoneAvailable { .. } => "none_available",
             RegistryError::LeaseNotHeld { .. } => "lease_not_held",
             RegistryError::Database { .. } => "database_failed",

@@ -1,7 +1,7 @@
 //! Reserving the next available registration for a bench, under a time-limited lease.
 
 use chrono::{DateTime, Utc};
-use factory_core::{Chip, Registration};
+use factory_core::{Chip, Registration, truncate_for_message};
 use serde::{Deserialize, Serialize};
 
 use crate::RegistryError;
@@ -18,6 +18,7 @@ const MAX_HOLDER_LENGTH: usize = 200;
 
 /// A bench's request for the next available registration of one chip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReserveRequest {
     pub target_chip: Chip,
     /// Who holds the lease, such as the bench's host name and port. Shown to other benches.
@@ -39,7 +40,7 @@ impl ReserveRequest {
                 "holder",
                 format!(
                     "{:?} is not a usable holder name; give 1 to {MAX_HOLDER_LENGTH} characters without control characters, such as the bench's host name",
-                    self.holder
+                    truncate_for_message(&self.holder)
                 ),
             ));
         }

@@ -20,12 +20,12 @@ pub use error::RegistryError;
 pub use http::HttpRegistry;
 pub use lease::{DEFAULT_LEASE_SECONDS, Lease, MAX_LEASE_SECONDS, Reservation, ReserveRequest};
 pub use model::{
-    FlashOutcome, FlashRecord, ListQuery, MAX_LIST_LIMIT, MAX_MINT_COUNT, MintRequest, MintedRegistration,
-    NewFlashRecord, NodeMetadata, PlannedNode, RegionDigest, RegistrationPage, SortDirection, SortKey,
-    StatusCounts,
+    FlashOutcome, FlashRecord, ListQuery, MAX_CLOCK_SKEW, MAX_LIST_LIMIT, MAX_LIST_OFFSET, MAX_MINT_COUNT,
+    MintRequest, MintedRegistration, NewFlashRecord, NodeMetadata, PlannedNode, RegionDigest,
+    RegistrationPage, SortDirection, SortKey, StatusCounts, check_event_time,
 };
 pub use open::open_registry;
-pub use sqlite::SqliteRegistry;
+pub use sqlite::{IDEMPOTENCY_KEY_LIFETIME, SqliteRegistry};
 
 use chrono::{DateTime, Utc};
 use factory_core::{Assignment, DownloadId, HardwareMetadata, NodeId, OtaToken, Registration};

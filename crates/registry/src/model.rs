@@ -16,8 +16,16 @@ pub const MAX_MINT_COUNT: u32 = 100_000;
 /// The largest page one list request may ask for.
 pub const MAX_LIST_LIMIT: u32 = 100_000;
 
+/// The largest offset of a list request: SQLite counts rows in signed 64-bit integers.
+pub const MAX_LIST_OFFSET: u64 = i64::MAX as u64;
+
+/// How far a provisioning or flash time may lie outside the span from the registration's
+/// creation to now, because bench and server clocks differ a little.
+pub const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// A request for a batch of new registrations.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MintRequest {
     pub count: u32,
     #[serde(default)]
@@ -45,15 +53,7 @@ impl MintRequest {
     /// A node's chip comes from the request, or else from its metadata's `target`; when both
     /// are given they must agree.
     pub fn resolve(&self) -> Result<Vec<PlannedNode>, RegistryError> {
-        if self.count == 0 || self.count > MAX_MINT_COUNT {
-            return Err(RegistryError::invalid(
-                "count",
-                format!(
-                    "{} is out of range; mint between 1 and {MAX_MINT_COUNT} registrations per batch",
-                    self.count
-                ),
-            ));
-        }
+        self.check_count(MAX_MINT_COUNT)?;
         let count = self.count as usize;
 
         let per_node: Vec<Option<&HardwareMetadata>> = match &self.metadata {
@@ -79,6 +79,21 @@ impl MintRequest {
                 Ok(PlannedNode { target_chip, metadata: metadata.cloned() })
             })
             .collect()
+    }
+
+    /// Checks that the count is between 1 and `max_batch`, the largest batch of the registry
+    /// that will mint it.
+    pub fn check_count(&self, max_batch: u32) -> Result<(), RegistryError> {
+        if self.count == 0 || self.count > max_batch {
+            return Err(RegistryError::invalid(
+                "count",
+                format!(
+                    "{} is out of range; mint between 1 and {max_batch} registrations per batch",
+                    self.count
+                ),
+            ));
+        }
+        Ok(())
     }
 
     fn resolve_chip(
@@ -138,6 +153,28 @@ pub struct ListQuery {
     pub direction: SortDirection,
     pub offset: u64,
     pub limit: u32,
+}
+
+impl ListQuery {
+    /// Checks the page size and offset.
+    pub fn validate(&self) -> Result<(), RegistryError> {
+        if self.limit == 0 || self.limit > MAX_LIST_LIMIT {
+            return Err(RegistryError::invalid(
+                "limit",
+                format!(
+                    "{} is out of range; ask for 1 to {MAX_LIST_LIMIT} registrations per page",
+                    self.limit
+                ),
+            ));
+        }
+        if self.offset > MAX_LIST_OFFSET {
+            return Err(RegistryError::invalid(
+                "offset",
+                format!("{} is out of range; give an offset from 0 to {MAX_LIST_OFFSET}", self.offset),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for ListQuery {
@@ -208,6 +245,7 @@ impl FlashOutcome {
 
 /// The SHA-256 of one flashed region, so support staff can tell which image a board got.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegionDigest {
     pub offset: u32,
     pub size: u64,
@@ -216,6 +254,7 @@ pub struct RegionDigest {
 
 /// One flash attempt to record, successful or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewFlashRecord {
     pub node_id: NodeId,
     pub attempted_at: DateTime<Utc>,
@@ -237,6 +276,37 @@ pub struct FlashRecord {
     pub id: i64,
     #[serde(flatten)]
     pub attempt: NewFlashRecord,
+}
+
+/// Checks a provisioning or flash time against the registration's creation time and the
+/// current time, allowing [`MAX_CLOCK_SKEW`] either way.
+pub fn check_event_time(
+    field: &str,
+    at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RegistryError> {
+    if at < created_at - MAX_CLOCK_SKEW {
+        return Err(RegistryError::invalid(
+            field,
+            format!(
+                "{} is before the registration was created ({}); check the bench's clock",
+                at.to_rfc3339(),
+                created_at.to_rfc3339()
+            ),
+        ));
+    }
+    if at > now + MAX_CLOCK_SKEW {
+        return Err(RegistryError::invalid(
+            field,
+            format!(
+                "{} is more than {} minutes in the future; check the bench's clock",
+                at.to_rfc3339(),
+                MAX_CLOCK_SKEW.num_minutes()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -264,6 +334,34 @@ mod tests {
             .resolve()
             .unwrap_err();
         assert!(error.to_string().contains("make them agree"), "{error}");
+    }
+
+    #[test]
+    fn list_query_checks_offset() {
+        let query = |offset| ListQuery { offset, ..ListQuery::default() };
+        assert!(query(MAX_LIST_OFFSET).validate().is_ok());
+        let error = query(MAX_LIST_OFFSET + 1).validate().unwrap_err();
+        assert!(matches!(&error, RegistryError::InvalidInput { field, .. } if field == "offset"), "{error}");
+    }
+
+    #[test]
+    fn event_time_allows_small_skew_only() {
+        let created = Utc::now() - chrono::TimeDelta::hours(1);
+        let now = Utc::now();
+        for ok in [created, now, created - chrono::TimeDelta::minutes(4), now + chrono::TimeDelta::minutes(4)]
+        {
+            assert!(check_event_time("at", ok, created, now).is_ok(), "{ok}");
+        }
+        for bad in [created - chrono::TimeDelta::minutes(6), now + chrono::TimeDelta::minutes(6)] {
+            let error = check_event_time("at", bad, created, now).unwrap_err();
+            assert!(matches!(&error, RegistryError::InvalidInput { field, .. } if field == "at"), "{error}");
+        }
+    }
+
+    #[test]
+    fn mint_request_rejects_unknown_fields() {
+        let error = serde_json::from_str::<MintRequest>(r#"{"count": 1, "target": "esp32"}"#).unwrap_err();
+        assert!(error.to_string().contains("unknown field"), "{error}");
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use factory_core::{Chip, DownloadId, HardwareMetadata, NodeId, OtaToken, RegistrationStatus};
+use factory_core::{
+    Chip, DownloadId, HardwareMetadata, NodeId, OtaToken, RegistrationStatus, truncate_for_message,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -63,12 +65,14 @@ pub struct DownloadIdResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MetadataRequest {
     /// The new metadata, or `null` to clear it.
     pub metadata: Option<HardwareMetadata>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvisionedRequest {
     /// The provisioning time; the server's clock when absent.
     #[serde(default)]
@@ -76,6 +80,7 @@ pub struct ProvisionedRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReleaseRequest {
     pub lease_id: String,
 }
@@ -133,42 +138,45 @@ pub fn list_query_to_params(query: &ListQuery) -> Vec<(&'static str, String)> {
 }
 
 /// Parses the query string parameters of a list request, naming the parameter that is
-/// invalid. Unknown parameters are rejected so that a misspelt filter is not silently ignored.
-pub fn list_query_from_params(params: &HashMap<String, String>) -> Result<ListQuery, RegistryError> {
-    reject_unknown(params, &["status", "target_chip", "search", "sort", "direction", "offset", "limit"])?;
+/// invalid. Unknown and repeated parameters are rejected, so that a misspelt or doubled filter
+/// is not silently ignored.
+pub fn list_query_from_params(pairs: &[(String, String)]) -> Result<ListQuery, RegistryError> {
+    let params =
+        params_by_name(pairs, &["status", "target_chip", "search", "sort", "direction", "offset", "limit"])?;
     let mut query = ListQuery::default();
     if let Some(text) = params.get("status") {
         query.status = Some(
-            text.parse::<RegistrationStatus>().map_err(|reason| RegistryError::invalid("status", reason))?,
+            text.parse::<RegistrationStatus>()
+                .map_err(|_| invalid_choice("status", text, "available, assigned or provisioned"))?,
         );
     }
     if let Some(text) = params.get("target_chip") {
         query.target_chip = Some(
-            text.parse::<Chip>().map_err(|error| RegistryError::invalid("target_chip", error.to_string()))?,
+            text.parse::<Chip>()
+                .map_err(|_| invalid_choice("target_chip", text, "esp32, esp32c3 or esp32s3"))?,
         );
     }
-    query.search = params.get("search").cloned();
+    query.search = params.get("search").map(|text| (*text).to_owned());
     if let Some(text) = params.get("sort") {
-        query.sort = [SortKey::CreatedAt, SortKey::NodeId, SortKey::Status, SortKey::TargetChip, SortKey::ProvisionedAt]
-            .into_iter()
-            .find(|key| sort_key_name(*key) == text)
-            .ok_or_else(|| {
-                RegistryError::invalid(
-                    "sort",
-                    format!("{text:?} is not a sort key; use created_at, node_id, status, target_chip or provisioned_at"),
-                )
-            })?;
+        query.sort = [
+            SortKey::CreatedAt,
+            SortKey::NodeId,
+            SortKey::Status,
+            SortKey::TargetChip,
+            SortKey::ProvisionedAt,
+        ]
+        .into_iter()
+        .find(|key| sort_key_name(*key) == *text)
+        .ok_or_else(|| {
+            invalid_choice("sort", text, "created_at, node_id, status, target_chip or provisioned_at")
+        })?;
     }
     if let Some(text) = params.get("direction") {
-        query.direction = [SortDirection::Ascending, SortDirection::Descending]
-            .into_iter()
-            .find(|direction| direction_name(*direction) == text)
-            .ok_or_else(|| {
-                RegistryError::invalid(
-                    "direction",
-                    format!("{text:?} is not a direction; use ascending or descending"),
-                )
-            })?;
+        query.direction = match *text {
+            "ascending" | "asc" => SortDirection::Ascending,
+            "descending" | "desc" => SortDirection::Descending,
+            _ => return Err(invalid_choice("direction", text, "ascending (asc) or descending (desc)")),
+        };
     }
     if let Some(text) = params.get("offset") {
         query.offset = parse_number("offset", text)?;
@@ -176,6 +184,7 @@ pub fn list_query_from_params(params: &HashMap<String, String>) -> Result<ListQu
     if let Some(text) = params.get("limit") {
         query.limit = parse_number("limit", text)?;
     }
+    query.validate()?;
     Ok(query)
 }
 
@@ -190,8 +199,8 @@ pub fn audit_query_to_params(query: &AuditQuery) -> Vec<(&'static str, String)> 
     params
 }
 
-pub fn audit_query_from_params(params: &HashMap<String, String>) -> Result<AuditQuery, RegistryError> {
-    reject_unknown(params, &["node_id", "before_id", "limit"])?;
+pub fn audit_query_from_params(pairs: &[(String, String)]) -> Result<AuditQuery, RegistryError> {
+    let params = params_by_name(pairs, &["node_id", "before_id", "limit"])?;
     let mut query = AuditQuery::default();
     if let Some(text) = params.get("node_id") {
         query.node_id = Some(
@@ -204,6 +213,7 @@ pub fn audit_query_from_params(params: &HashMap<String, String>) -> Result<Audit
     if let Some(text) = params.get("limit") {
         query.limit = parse_number("limit", text)?;
     }
+    query.validate()?;
     Ok(query)
 }
 
@@ -224,30 +234,51 @@ fn direction_name(direction: SortDirection) -> &'static str {
     }
 }
 
+fn invalid_choice(field: &str, text: &str, choices: &str) -> RegistryError {
+    RegistryError::invalid(field, format!("{:?} is not one of {choices}", truncate_for_message(text)))
+}
+
 fn parse_number<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, RegistryError> {
     text.parse().map_err(|_| {
         RegistryError::invalid(
             field,
-            format!("{text:?} is not a whole number in range; give a non-negative integer"),
+            format!(
+                "{:?} is not a whole number in range; give a non-negative integer",
+                truncate_for_message(text)
+            ),
         )
     })
 }
 
-fn reject_unknown(params: &HashMap<String, String>, known: &[&str]) -> Result<(), RegistryError> {
-    match params.keys().find(|name| !known.contains(&name.as_str())) {
-        Some(name) => Err(RegistryError::invalid(
-            name,
-            format!("{name:?} is not a query parameter of this request; use {}", known.join(", ")),
-        )),
-        None => Ok(()),
+/// Indexes the parameters by name, rejecting names outside `known` and names given twice.
+fn params_by_name<'a>(
+    pairs: &'a [(String, String)],
+    known: &[&str],
+) -> Result<HashMap<&'a str, &'a str>, RegistryError> {
+    let mut params = HashMap::new();
+    for (name, value) in pairs {
+        let shown = truncate_for_message(name);
+        if !known.contains(&name.as_str()) {
+            return Err(RegistryError::invalid(
+                &shown,
+                format!("{shown:?} is not a query parameter of this request; use {}", known.join(", ")),
+            ));
+        }
+        if params.insert(name.as_str(), value.as_str()).is_some() {
+            return Err(RegistryError::invalid(
+                name,
+                format!("the parameter is given twice; give {name} once"),
+            ));
+        }
     }
+    Ok(params)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn as_map(params: Vec<(&'static str, String)>) -> HashMap<String, String> {
+    fn as_pairs(params: Vec<(&'static str, String)>) -> Vec<(String, String)> {
         params.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
     }
 
@@ -262,9 +293,9 @@ mod tests {
             offset: 40,
             limit: 20,
         };
-        assert_eq!(list_query_from_params(&as_map(list_query_to_params(&query))).unwrap(), query);
+        assert_eq!(list_query_from_params(&as_pairs(list_query_to_params(&query))).unwrap(), query);
         assert_eq!(
-            list_query_from_params(&as_map(list_query_to_params(&ListQuery::default()))).unwrap(),
+            list_query_from_params(&as_pairs(list_query_to_params(&ListQuery::default()))).unwrap(),
             ListQuery::default()
         );
     }
@@ -280,7 +311,7 @@ mod tests {
             ("limit", "99999999999"),
             ("colour", "red"),
         ] {
-            let params = HashMap::from([(name.to_owned(), value.to_owned())]);
+            let params = [(name.to_owned(), value.to_owned())];
             let error = list_query_from_params(&params).unwrap_err();
             assert_eq!(error.code(), "invalid_input", "{name}={value}");
             let message = error.to_string();
@@ -289,9 +320,47 @@ mod tests {
     }
 
     #[test]
+    fn list_query_rejects_repeats_and_takes_short_directions() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+        };
+        let error =
+            list_query_from_params(&pairs(&[("status", "available"), ("status", "assigned")])).unwrap_err();
+        assert!(error.to_string().contains("given twice"), "{error}");
+        assert!(matches!(&error, RegistryError::InvalidInput { field, .. } if field == "status"));
+
+        for (text, direction) in [("asc", SortDirection::Ascending), ("desc", SortDirection::Descending)] {
+            let query = list_query_from_params(&pairs(&[("direction", text)])).unwrap();
+            assert_eq!(query.direction, direction);
+        }
+        let error = list_query_from_params(&pairs(&[("offset", "18446744073709551615")])).unwrap_err();
+        assert!(matches!(&error, RegistryError::InvalidInput { field, .. } if field == "offset"), "{error}");
+    }
+
+    #[test]
+    fn audit_query_rejects_negative_before_id() {
+        for text in ["-1", "0"] {
+            let error = audit_query_from_params(&[("before_id".to_owned(), text.to_owned())]).unwrap_err();
+            assert!(
+                matches!(&error, RegistryError::InvalidInput { field, .. } if field == "before_id"),
+                "{text}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_parameters_are_cut_in_messages() {
+        let long = "x".repeat(5000);
+        for pairs in [vec![(long.clone(), "1".to_owned())], vec![("sort".to_owned(), long.clone())]] {
+            let error = list_query_from_params(&pairs).unwrap_err().to_string();
+            assert!(error.len() < 400, "{} characters", error.len());
+        }
+    }
+
+    #[test]
     fn audit_query_round_trips_through_params() {
         let query = AuditQuery { node_id: Some(NodeId::generate()), before_id: Some(7), limit: 3 };
-        assert_eq!(audit_query_from_params(&as_map(audit_query_to_params(&query))).unwrap(), query);
+        assert_eq!(audit_query_from_params(&as_pairs(audit_query_to_params(&query))).unwrap(), query);
     }
 
     #[test]

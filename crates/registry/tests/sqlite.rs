@@ -233,3 +233,92 @@ fn reserve_from_many_threads_never_shares() {
     assert_eq!(all.len(), 40);
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), 40);
 }
+
+fn keyed_request(key: &str) -> registry::MintRequest {
+    registry::MintRequest {
+        count: 2,
+        target_chip: Some(Chip::Esp32),
+        metadata: registry::NodeMetadata::None,
+        idempotency_key: Some(key.to_owned()),
+    }
+}
+
+fn acting(registry: &SqliteRegistry, actor: &str) -> SqliteRegistry {
+    registry.acting_as(registry::AuditContext { actor: actor.to_owned(), request_id: None })
+}
+
+#[test]
+fn idempotency_keys_belong_to_actor() {
+    let folder = TempDir::new().unwrap();
+    let registry = SqliteRegistry::open(&database_in(&folder)).unwrap();
+    let alice = acting(&registry, "alice");
+    let mallory = acting(&registry, "mallory");
+
+    let first = alice.mint_batch(&keyed_request("batch-1")).unwrap();
+    let other = mallory.mint_batch(&keyed_request("batch-1")).unwrap();
+    let replay = alice.mint_batch(&keyed_request("batch-1")).unwrap();
+
+    let ids = |minted: &[registry::MintedRegistration]| -> Vec<NodeId> {
+        minted.iter().map(|entry| entry.registration.node_id.clone()).collect()
+    };
+    assert_ne!(ids(&other), ids(&first), "another actor's key mints a batch of its own");
+    assert_eq!(ids(&replay), ids(&first));
+    assert_eq!(row_count(&database_in(&folder)), 4);
+    for entry in &first {
+        let stored = registry.get(&entry.registration.node_id).unwrap();
+        assert!(!stored.token_hash.matches(entry.ota_token.expose_secret()), "only alice's replay re-minted");
+    }
+}
+
+#[test]
+fn idempotency_key_expires_after_a_day() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    let registry = SqliteRegistry::open(&path).unwrap();
+    let minted = registry.mint_batch(&keyed_request("old-batch")).unwrap();
+    let day_ago = chrono::Utc::now() - registry::IDEMPOTENCY_KEY_LIFETIME - chrono::TimeDelta::minutes(1);
+    Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE mint_batches SET created_at = ?1", [day_ago.timestamp_millis()])
+        .unwrap();
+
+    let error = registry.mint_batch(&keyed_request("old-batch")).unwrap_err();
+
+    assert_eq!(error.code(), "conflict", "{error}");
+    assert!(error.to_string().contains("expired"), "{error}");
+    let stored = registry.get(&minted[0].registration.node_id).unwrap();
+    assert!(stored.token_hash.matches(minted[0].ota_token.expose_secret()), "the tokens stay");
+    assert_eq!(row_count(&path), 2);
+}
+
+#[test]
+fn schema_two_file_migrates_mint_keys() {
+    let folder = TempDir::new().unwrap();
+    let path = database_in(&folder);
+    let registry = SqliteRegistry::open(&path).unwrap();
+    let minted = registry.mint_batch(&keyed_request("kept-batch")).unwrap();
+    drop(registry);
+
+    // Rebuild the version-2 layout for the same rows, then let the migration run again.
+    let connection = Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "CREATE TABLE mint_requests (idempotency_key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, created_at INTEGER NOT NULL); \
+             CREATE UNIQUE INDEX node_registrations_mint ON node_registrations (mint_key, mint_position) WHERE mint_key IS NOT NULL; \
+             DROP INDEX node_registrations_mint_batch; \
+             UPDATE node_registrations SET mint_batch = NULL; \
+             ALTER TABLE node_registrations DROP COLUMN mint_batch; \
+             DROP TABLE mint_batches; \
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    drop(connection);
+
+    let reopened = SqliteRegistry::open(&path).unwrap();
+    let again = reopened.mint_batch(&keyed_request("kept-batch")).unwrap();
+    assert_ne!(
+        again[0].registration.node_id, minted[0].registration.node_id,
+        "unscoped old keys do not replay"
+    );
+    assert_eq!(row_count(&path), 4);
+}

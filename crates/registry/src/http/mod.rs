@@ -77,6 +77,7 @@ enum Retry {
 #[derive(Default)]
 struct Subject<'a> {
     node_id: Option<&'a NodeId>,
+    idempotency_key: Option<&'a str>,
     download_id: Option<&'a DownloadId>,
     chip: Option<Chip>,
 }
@@ -274,6 +275,12 @@ impl HttpRegistry {
                 field: body.field.unwrap_or_else(|| "request".to_owned()),
                 reason: body.reason.unwrap_or(body.message),
             },
+            (_, "conflict") if body.field.as_deref() == Some("idempotency_key") => {
+                RegistryError::IdempotencyKeyRefused {
+                    key: subject.idempotency_key.unwrap_or_default().to_owned(),
+                    reason: body.reason.unwrap_or(body.message),
+                }
+            }
             (_, "conflict") => RegistryError::Conflict {
                 what: body.field.unwrap_or_else(|| "the value".to_owned()),
                 detail: body.reason.unwrap_or(body.message),
@@ -303,7 +310,8 @@ impl Registry for HttpRegistry {
             None => format!("auto-{}", uuid::Uuid::new_v4().simple()),
         };
         let body = MintRequest { idempotency_key: None, ..request.clone() };
-        let mut call = Call::new(Method::POST, "/registrations/batches", Subject::default()).json(&body);
+        let subject = Subject { idempotency_key: Some(&key), ..Subject::default() };
+        let mut call = Call::new(Method::POST, "/registrations/batches", subject).json(&body);
         call.idempotency_key = Some(&key);
         call.retry = Retry::Safe;
 

@@ -6,7 +6,7 @@ use rusqlite::{Connection, Transaction, params};
 
 use super::QueryError;
 use super::rows::{from_millis, to_millis};
-use crate::{AuditAction, AuditContext, AuditEntry, AuditQuery, MAX_AUDIT_LIMIT, RegistryError};
+use crate::{AuditAction, AuditContext, AuditEntry, AuditQuery, RegistryError};
 
 /// Appends one entry inside `transaction`, so the entry commits or rolls back with the change.
 pub fn insert(
@@ -27,16 +27,6 @@ pub fn insert(
         context.request_id,
         detail.map(|detail| detail.to_string()),
     ])?;
-    Ok(())
-}
-
-pub fn validate_query(query: &AuditQuery) -> Result<(), RegistryError> {
-    if query.limit == 0 || query.limit > MAX_AUDIT_LIMIT {
-        return Err(RegistryError::invalid(
-            "limit",
-            format!("{} is out of range; ask for 1 to {MAX_AUDIT_LIMIT} audit entries per page", query.limit),
-        ));
-    }
     Ok(())
 }
 

@@ -1,14 +1,11 @@
 //! Leases on registrations, and the checks of an assignment.
 
 use chrono::{DateTime, Duration, Utc};
-use factory_core::{Assignment, Chip, NodeId};
+use factory_core::{Assignment, Chip, CoreError, NodeId};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::rows::to_millis;
 use crate::{Lease, RegistryError};
-
-/// The longest house slug, in characters.
-const MAX_HOUSE_SLUG_LENGTH: usize = 100;
 
 /// Finds the oldest available registration for `chip` without a live lease. The caller holds
 /// the write lock (`BEGIN IMMEDIATE`), so no other writer can take the same row before the
@@ -50,25 +47,10 @@ pub fn grant(
     Ok(lease)
 }
 
+/// Checks an assignment with the domain rules, naming the invalid field.
 pub fn validate_assignment(assignment: &Assignment) -> Result<(), RegistryError> {
-    if assignment.clone().non_empty().is_none() {
-        return Err(RegistryError::invalid(
-            "assignment",
-            "it is empty; set at least one of house_slug, room_id, assigned_house_id and assigned_user_id",
-        ));
-    }
-    if let Some(slug) = &assignment.house_slug {
-        let valid = !slug.trim().is_empty()
-            && slug.chars().count() <= MAX_HOUSE_SLUG_LENGTH
-            && !slug.chars().any(char::is_control);
-        if !valid {
-            return Err(RegistryError::invalid(
-                "house_slug",
-                format!(
-                    "{slug:?} is not a usable house slug; give 1 to {MAX_HOUSE_SLUG_LENGTH} characters without control characters"
-                ),
-            ));
-        }
-    }
-    Ok(())
+    assignment.validate().map_err(|error| match error {
+        CoreError::InvalidAssignment { field, reason } => RegistryError::invalid(field, reason),
+        other => other.into(),
+    })
 }

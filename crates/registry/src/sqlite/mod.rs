@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use factory_core::{
     Assignment, DownloadId, HardwareMetadata, NodeId, OtaToken, Registration, RegistrationStatus,
+    truncate_for_message,
 };
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
 use serde_json::json;
@@ -29,12 +30,15 @@ use self::rows::{
 };
 use crate::{
     AuditAction, AuditContext, AuditEntry, AuditQuery, DEFAULT_LEASE_SECONDS, FlashOutcome, FlashRecord,
-    ListQuery, MAX_LIST_LIMIT, MintRequest, MintedRegistration, NewFlashRecord, PlannedNode,
-    RegistrationPage, Registry, RegistryError, Reservation, ReserveRequest, SortDirection, SortKey,
-    StatusCounts,
+    ListQuery, MintRequest, MintedRegistration, NewFlashRecord, PlannedNode, RegistrationPage, Registry,
+    RegistryError, Reservation, ReserveRequest, SortDirection, SortKey, StatusCounts, check_event_time,
 };
 
 pub use self::schema::SCHEMA_VERSION;
+
+/// How long an idempotency key replays its batch. A retry comes within minutes; a replay much
+/// later would more likely hand out tokens of registrations that are in use by then.
+pub const IDEMPOTENCY_KEY_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 /// How long a writer waits for another process's write to finish before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -191,13 +195,14 @@ impl SqliteRegistry {
         &self,
         transaction: &rusqlite::Transaction<'_>,
         request: &MintRequest,
+        batch: Option<i64>,
     ) -> Result<Vec<MintedRegistration>, RegistryError> {
         let nodes = request.resolve()?;
         let created_at = now_millis();
         let mut statement = transaction
             .prepare_cached(
                 "INSERT INTO node_registrations \
-                 (node_id, download_id, ota_token_hash, hardware_metadata, target_chip, created_at, mint_key, mint_position) \
+                 (node_id, download_id, ota_token_hash, hardware_metadata, target_chip, created_at, mint_batch, mint_position) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )
             .map_err(|error| self.database_error(error))?;
@@ -215,7 +220,7 @@ impl SqliteRegistry {
                     metadata.as_ref().map(HardwareMetadata::text),
                     target_chip.map(|chip| chip.idf_target()),
                     to_millis(created_at),
-                    request.idempotency_key.as_deref(),
+                    batch,
                     position as i64,
                 ])
             })?;
@@ -264,16 +269,37 @@ impl SqliteRegistry {
     }
 
     /// Answers a retried mint: the same registrations as the first time, each with a fresh
-    /// token, because the plaintext of the first tokens was never stored.
+    /// token, because the plaintext of the first tokens was never stored. A batch of which any
+    /// registration changed since it was minted is not replayed, because its tokens may be in
+    /// use on a node by now.
     fn replay_batch(
         &self,
         transaction: &rusqlite::Transaction<'_>,
         key: &str,
+        batch: i64,
     ) -> Result<Vec<MintedRegistration>, RegistryError> {
+        let changed: Option<(String, String)> = transaction
+            .query_row(
+                "SELECT a.node_id, a.action FROM node_registrations r JOIN audit_log a ON a.node_id = r.node_id \
+                 WHERE r.mint_batch = ?1 AND a.action NOT IN ('mint', 'mint_replay') ORDER BY a.id LIMIT 1",
+                [batch],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(|error| self.database_error(error))?;
+        if let Some((node_id, action)) = changed {
+            return Err(RegistryError::IdempotencyKeyRefused {
+                key: truncate_for_message(key),
+                reason: format!(
+                    "registration {node_id} of its batch has changed since it was minted ({action}), so a replay would replace a token that may be in use; use a new key to mint a new batch"
+                ),
+            });
+        }
+
         let sql = format!(
-            "SELECT {REGISTRATION_COLUMNS} FROM node_registrations WHERE mint_key = ?1 ORDER BY mint_position"
+            "SELECT {REGISTRATION_COLUMNS} FROM node_registrations WHERE mint_batch = ?1 ORDER BY mint_position"
         );
-        let registrations = query_registrations(transaction, &sql, [key]).map_err(|error| match error {
+        let registrations = query_registrations(transaction, &sql, [batch]).map_err(|error| match error {
             QueryError::Sql(source) => self.database_error(source),
             QueryError::Row(error) => error,
         })?;
@@ -293,53 +319,65 @@ impl SqliteRegistry {
         }
         Ok(minted)
     }
+
+    /// Mints or replays the batch of an idempotency key of this handle's actor.
+    fn mint_with_key(
+        &self,
+        transaction: &rusqlite::Transaction<'_>,
+        request: &MintRequest,
+        key: &str,
+    ) -> Result<Vec<MintedRegistration>, RegistryError> {
+        let fingerprint = request_fingerprint(request);
+        let known: Option<(i64, String, i64)> = transaction
+            .query_row(
+                "SELECT id, fingerprint, created_at FROM mint_batches WHERE actor = ?1 AND idempotency_key = ?2",
+                [self.context.actor.as_str(), key],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(|error| self.database_error(error))?;
+
+        let Some((batch, known_fingerprint, created_at)) = known else {
+            transaction
+                .execute(
+                    "INSERT INTO mint_batches (actor, idempotency_key, fingerprint, created_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![self.context.actor, key, fingerprint, to_millis(Utc::now())],
+                )
+                .map_err(|error| self.database_error(error))?;
+            let batch = transaction.last_insert_rowid();
+            return self.insert_batch(transaction, request, Some(batch));
+        };
+
+        let refused =
+            |reason: String| RegistryError::IdempotencyKeyRefused { key: truncate_for_message(key), reason };
+        let created_at = from_millis(created_at)?;
+        if Utc::now() - created_at > IDEMPOTENCY_KEY_LIFETIME {
+            return Err(refused(format!(
+                "it expired {} hours after its batch was minted at {}; use a new key, and check with `list` whether the batch you meant to retry exists",
+                IDEMPOTENCY_KEY_LIFETIME.num_hours(),
+                created_at.to_rfc3339()
+            )));
+        }
+        if known_fingerprint != fingerprint {
+            return Err(refused(
+                "it was used for a different mint request; use a new key for a new batch".to_owned(),
+            ));
+        }
+        self.replay_batch(transaction, key, batch)
+    }
 }
 
 impl Registry for SqliteRegistry {
     fn mint_batch(&self, request: &MintRequest) -> Result<Vec<MintedRegistration>, RegistryError> {
         request.resolve()?;
-        let fingerprint = request_fingerprint(request);
-
-        self.with_write(|transaction| {
-            let Some(key) = request.idempotency_key.as_deref() else {
-                return self.insert_batch(transaction, request);
-            };
-
-            let known: Option<String> = transaction
-                .query_row("SELECT fingerprint FROM mint_requests WHERE idempotency_key = ?1", [key], |row| {
-                    row.get(0)
-                })
-                .optional()
-                .map_err(|error| self.database_error(error))?;
-            match known {
-                Some(known) if known == fingerprint => self.replay_batch(transaction, key),
-                Some(_) => Err(RegistryError::Conflict {
-                    what: "idempotency key".to_owned(),
-                    detail: format!("{key:?} was used for a different mint request; use a new key for a new batch"),
-                }),
-                None => {
-                    transaction
-                        .execute(
-                            "INSERT INTO mint_requests (idempotency_key, fingerprint, created_at) VALUES (?1, ?2, ?3)",
-                            params![key, fingerprint, to_millis(Utc::now())],
-                        )
-                        .map_err(|error| self.database_error(error))?;
-                    self.insert_batch(transaction, request)
-                }
-            }
+        self.with_write(|transaction| match request.idempotency_key.as_deref() {
+            Some(key) => self.mint_with_key(transaction, request, key),
+            None => self.insert_batch(transaction, request, None),
         })
     }
 
     fn list(&self, query: &ListQuery) -> Result<RegistrationPage, RegistryError> {
-        if query.limit == 0 || query.limit > MAX_LIST_LIMIT {
-            return Err(RegistryError::invalid(
-                "limit",
-                format!(
-                    "{} is out of range; ask for 1 to {MAX_LIST_LIMIT} registrations per page",
-                    query.limit
-                ),
-            ));
-        }
+        query.validate()?;
         let filter = ListFilter::new(query);
         let connection = self.lock();
 
@@ -491,6 +529,8 @@ impl Registry for SqliteRegistry {
 
     fn mark_provisioned(&self, node_id: &NodeId, at: DateTime<Utc>) -> Result<Registration, RegistryError> {
         self.with_write(|transaction| {
+            let registration = self.get_in(transaction, node_id)?;
+            check_event_time("at", at, registration.created_at, Utc::now())?;
             self.update_one(
                 transaction,
                 node_id,
@@ -534,7 +574,8 @@ impl Registry for SqliteRegistry {
     fn record_flash(&self, record: &NewFlashRecord) -> Result<FlashRecord, RegistryError> {
         let regions = serde_json::to_string(&record.regions).expect("region digests always serialize");
         self.with_write(|transaction| {
-            self.get_in(transaction, &record.node_id)?;
+            let registration = self.get_in(transaction, &record.node_id)?;
+            check_event_time("attempted_at", record.attempted_at, registration.created_at, Utc::now())?;
             transaction
                 .execute(
                     "INSERT INTO flash_records (node_id, attempted_at, port, bench_host, chip, chip_revision, mac, \
@@ -704,7 +745,7 @@ impl Registry for SqliteRegistry {
     }
 
     fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, RegistryError> {
-        audit::validate_query(query)?;
+        query.validate()?;
         let connection = self.lock();
         audit::select(&connection, query).map_err(|error| match error {
             QueryError::Sql(source) => self.database_error(source),

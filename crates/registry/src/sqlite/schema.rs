@@ -99,6 +99,25 @@ const MIGRATIONS: &[&str] = &[
     -- A revoked operator's name may be given to a new operator, so only active names are unique.
     CREATE UNIQUE INDEX operators_active_name ON operators (name) WHERE revoked_at IS NULL;
     "#,
+    // 3: idempotency keys belong to the actor who sent them, so one operator's key never
+    // replays another's batch. Keys from before named no actor and can no longer be
+    // replayed; the mint_key column stays, unused, because SQLite cannot drop a column that
+    // an index used.
+    r#"
+    CREATE TABLE mint_batches (
+        id              INTEGER PRIMARY KEY,
+        actor           TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        fingerprint     TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        UNIQUE (actor, idempotency_key)
+    );
+    ALTER TABLE node_registrations ADD COLUMN mint_batch INTEGER REFERENCES mint_batches (id);
+    CREATE INDEX node_registrations_mint_batch ON node_registrations (mint_batch, mint_position)
+        WHERE mint_batch IS NOT NULL;
+    DROP INDEX node_registrations_mint;
+    DROP TABLE mint_requests;
+    "#,
 ];
 
 /// The schema version this build writes.

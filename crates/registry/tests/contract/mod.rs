@@ -90,6 +90,55 @@ pub fn mint_with_same_key_replays_batch(registry: &dyn Registry) {
     let different = MintRequest { count: 4, ..request };
     let error = registry.mint_batch(&different).unwrap_err();
     assert_eq!(error.code(), "conflict", "{error}");
+    assert!(error.to_string().contains("different mint request"), "{error}");
+}
+
+pub fn mint_replay_refused_after_change(registry: &dyn Registry) {
+    type Change = fn(&dyn Registry, &NodeId);
+    // The reservation comes first, so that the oldest available registration it takes is the
+    // first of its own batch.
+    let changes: [(&str, Change); 7] = [
+        ("reserved", |registry, _| {
+            drop(registry.reserve_next(&reserve_request(Chip::Esp32, 1, None)).unwrap())
+        }),
+        ("provisioned", |registry, node_id| drop(registry.mark_provisioned(node_id, Utc::now()).unwrap())),
+        ("assigned", |registry, node_id| {
+            drop(registry.assign(node_id, &house_assignment("maple-12")).unwrap())
+        }),
+        ("flashed", |registry, node_id| {
+            drop(registry.record_flash(&flash_record(node_id, FlashOutcome::Failed)).unwrap())
+        }),
+        ("token rotated", |registry, node_id| drop(registry.rotate_token(node_id).unwrap())),
+        ("download ID rotated", |registry, node_id| drop(registry.rotate_download_id(node_id).unwrap())),
+        ("metadata changed", |registry, node_id| {
+            let metadata = HardwareMetadata::parse(r#"{"note":"changed"}"#).unwrap();
+            drop(registry.set_metadata(node_id, Some(&metadata)).unwrap())
+        }),
+    ];
+
+    for (index, (label, change)) in changes.into_iter().enumerate() {
+        let request = MintRequest {
+            count: 2,
+            target_chip: Some(Chip::Esp32),
+            metadata: NodeMetadata::None,
+            idempotency_key: Some(format!("replay-after-change-{index}")),
+        };
+        let minted = registry.mint_batch(&request).unwrap();
+        let changed = &minted[0].registration.node_id;
+        change(registry, changed);
+        let token_hash_before = registry.get(&minted[1].registration.node_id).unwrap().token_hash;
+
+        let error = registry.mint_batch(&request).unwrap_err();
+
+        assert_eq!(error.code(), "conflict", "{label}: {error}");
+        assert!(error.to_string().contains("changed since it was minted"), "{label}: {error}");
+        assert!(error.to_string().contains(changed.as_str()), "{label}: {error}");
+        assert_eq!(
+            registry.get(&minted[1].registration.node_id).unwrap().token_hash,
+            token_hash_before,
+            "{label}: the refused replay changed no token"
+        );
+    }
 }
 
 pub fn list_filters_sorts_and_pages(registry: &dyn Registry) {
@@ -466,11 +515,12 @@ type Check = (&'static str, fn(&dyn Registry));
 
 /// Runs every contract check, each against a registry from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Box<dyn Registry>) {
-    let checks: [Check; 20] = [
+    let checks: [Check; 21] = [
         ("mint_returns_tokens_matching_hashes", mint_returns_tokens_matching_hashes),
         ("mint_keeps_metadata_per_node", mint_keeps_metadata_per_node),
         ("mint_rejects_bad_counts", mint_rejects_bad_counts),
         ("mint_with_same_key_replays_batch", mint_with_same_key_replays_batch),
+        ("mint_replay_refused_after_change", mint_replay_refused_after_change),
         ("list_filters_sorts_and_pages", list_filters_sorts_and_pages),
         ("list_searches_ids_and_mac", list_searches_ids_and_mac),
         ("list_rejects_bad_limit", list_rejects_bad_limit),
