@@ -19,7 +19,7 @@ if ((${#missing[@]} > 0)); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# tauri-driver 2.1.0 is the 2.x release that drives WebKitWebDriver; newer majors are for Tauri 3.
+# tauri-driver 2.1.0 matches Tauri 2; crates.io also serves 3.0 alphas, which the exact version keeps out.
 if ! tauri-driver --help >/dev/null 2>&1; then
   cargo install tauri-driver --version 2.1.0 --locked
 fi

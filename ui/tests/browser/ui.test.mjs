@@ -204,6 +204,19 @@ describe("bench screen", () => {
     assert.deepEqual(errors, []);
   });
 
+  it("says when ESP-IDF is missing", async () => {
+    const { page } = await harness.open("?ports=2&tickMs=10");
+    const port = "/dev/pts/11";
+    await card(page, port).locator("[data-testid=card-registration] code").waitFor();
+    await card(page, port).locator("[aria-label='Firmware path']").fill("/home/bench/no-idf/ultralights-node");
+    await card(page, port).locator("button.flash").click();
+
+    const failed = card(page, port).locator("[data-testid=result-failed]");
+    await failed.waitFor();
+    assert.equal(await failed.locator(".error-title").textContent(), "ESP-IDF not found");
+    assert.match(await failed.locator(".error-hint").textContent(), /set the ESP-IDF folder in Settings/);
+  });
+
   it("follows boards being plugged in and pulled out", async () => {
     const { page } = await harness.open("?ports=0");
     await page.waitForSelector("[data-testid=no-ports]");

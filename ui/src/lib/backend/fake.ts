@@ -43,7 +43,8 @@ const HINTS: Record<string, string> = {
     "Check the USB cable and the board's power supply (a short data cable straight into the computer or a powered hub), then flash again. The flash may be partly written.",
   registration_not_found: "Search the Registrations screen for the node ID, or mint new registrations.",
   token_required: "Paste the OTA token from the export file, or choose to rotate the token.",
-  idf_not_found: "Install ESP-IDF and set its folder in Settings, or flash an existing build folder or ELF instead.",
+  idf_not_found:
+    "Install ESP-IDF, then either start Node Factory from a shell where ESP-IDF's export.sh has run, or set the ESP-IDF folder in Settings.",
   wrong_chip: "Plug in a board with the chip the registration is for, or pick a registration for the chip on this board.",
 };
 
@@ -241,7 +242,7 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
       if (settings.esp_idf_path === "" && input.source.path.includes("no-idf")) {
         return failJob({
           code: "idf_not_found",
-          message: "idf.py was not found on the PATH",
+          message: "idf.py was not found (searched idf.py on PATH)",
           hint: HINTS.idf_not_found,
           recovered_token: null,
         });
