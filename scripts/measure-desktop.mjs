@@ -13,7 +13,8 @@ import { fileURLToPath } from "node:url";
 import { Session } from "../tests/e2e/webdriver.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const application = process.env.NODE_FACTORY_APP ?? join(root, "target/debug/node-factory-app");
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, "target");
+const application = process.env.NODE_FACTORY_APP ?? join(targetDir, "debug/node-factory-app");
 const port = Number(process.env.TAURI_DRIVER_PORT ?? 4454);
 const ROWS = 100_000;
 // Pixels scrolled per frame: 900 is a fast fling (about 28 rows a frame), 300 a steady scroll.

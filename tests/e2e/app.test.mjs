@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { Session } from "./webdriver.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const application = process.env.NODE_FACTORY_APP ?? join(root, "target/debug/node-factory-app");
+const targetDir = process.env.CARGO_TARGET_DIR ? resolve(process.env.CARGO_TARGET_DIR) : join(root, "target");
+const application = process.env.NODE_FACTORY_APP ?? join(targetDir, "debug/node-factory-app");
 const driverPort = Number(process.env.TAURI_DRIVER_PORT ?? 4444);
 
 let driver;
