@@ -37,6 +37,12 @@ if ! python3 -m esptool version 2>/dev/null | grep -q "$esptool_version"; then
         || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "esptool==$esptool_version"
 fi
 
-if [ -f ui/package-lock.json ]; then
-    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+# tauri-driver drives the real app window in the end-to-end test. 2.1.0 matches Tauri 2;
+# crates.io also serves 3.0 alphas, which the exact version keeps out.
+if ! tauri-driver --help >/dev/null 2>&1; then
+    cargo install tauri-driver --version 2.1.0 --locked
+fi
+
+if [[ ! -d ui/node_modules ]] || [[ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
+    npm ci --prefix ui --no-audit --no-fund --loglevel=error
 fi

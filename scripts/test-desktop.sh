@@ -3,7 +3,7 @@
 # build, the browser tests in Chromium, the app build with the bundled UI, its Rust tests and
 # clippy, and the end-to-end test of the real window under Xvfb.
 #
-# Needs the packages of scripts/install-desktop-deps.sh. Set SKIP_E2E=1 to leave out the
+# Needs the packages of scripts/install-deps.sh. Set SKIP_E2E=1 to leave out the
 # WebDriver test (for machines without tauri-driver).
 set -euo pipefail
 
