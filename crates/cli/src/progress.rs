@@ -39,16 +39,17 @@ impl FlashProgress {
                 self.stop_spinner();
                 self.line("erased the whole flash".to_owned());
             }
-            FlashEvent::RegionStarted { offset, size, .. } => {
+            FlashEvent::RegionStarted { offset, size, name, .. } => {
                 let bar = self.bars.add(ProgressBar::new(u64::from(*size)));
                 bar.set_style(
                     ProgressStyle::with_template(
-                        "{msg:>10} [{bar:30}] {bytes:>9}/{total_bytes:<9} {bytes_per_sec:>11} {eta:>4} left",
+                        "{prefix} {msg:>10} [{bar:30}] {bytes:>9}/{total_bytes:<9} {bytes_per_sec:>11} {eta:>4} left",
                     )
                     .expect("the template is valid")
                     .progress_chars("=> "),
                 );
-                bar.set_message(format!("{offset:#08x}"));
+                bar.set_prefix(format!("{offset:#08x} {name:<20}"));
+                bar.set_message("writing");
                 self.current = Some(bar);
             }
             FlashEvent::Written { bytes, .. } => {

@@ -34,8 +34,9 @@ pub enum FlashEvent {
     Erasing,
     /// The whole flash is erased.
     Erased,
-    /// Writing of region `index` has started.
-    RegionStarted { index: usize, offset: u32, size: u32 },
+    /// Writing of region `index` has started. `name` is the image's file name, such as
+    /// `bootloader.bin`, or the ELF's name for images converted from an ELF.
+    RegionStarted { index: usize, offset: u32, size: u32, name: String },
     /// `bytes` of the region's `total` bytes are written. With the flasher stub the data travels
     /// compressed, so `bytes` is estimated from the share of compressed packets sent. The last
     /// event of a region always has `bytes == total`.

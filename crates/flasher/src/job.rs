@@ -530,6 +530,19 @@ impl<'a> ProgressBridge<'a> {
         self.regions.get(self.current).map(ImageRegion::size).unwrap_or(0)
     }
 
+    /// Returns the file name of the current region's image, or its label when it has no file.
+    fn name(&self) -> String {
+        let Some(region) = self.regions.get(self.current) else {
+            return String::new();
+        };
+        region
+            .path
+            .as_deref()
+            .and_then(|path| path.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| region.label.clone())
+    }
+
     /// Computes the bytes of the current region written after `packets_sent` packets. The ROM path
     /// sends 1 KiB blocks of raw data, so that count is exact. The stub sends blocks of compressed
     /// data, so the share of packets sent is applied to the image size as an estimate.
@@ -548,7 +561,12 @@ impl ProgressCallbacks for ProgressBridge<'_> {
     fn init(&mut self, addr: u32, total: usize) {
         self.packets = total as u64;
         self.verifying = false;
-        let event = FlashEvent::RegionStarted { index: self.current, offset: addr, size: self.size() };
+        let event = FlashEvent::RegionStarted {
+            index: self.current,
+            offset: addr,
+            size: self.size(),
+            name: self.name(),
+        };
         (self.emit)(&event);
     }
 
@@ -619,7 +637,7 @@ mod tests {
         assert_eq!(
             events,
             vec![
-                FlashEvent::RegionStarted { index: 0, offset: 0, size: 2500 },
+                FlashEvent::RegionStarted { index: 0, offset: 0, size: 2500, name: "r0".to_owned() },
                 FlashEvent::Written { index: 0, bytes: 1024, total: 2500 },
                 FlashEvent::Written { index: 0, bytes: 2048, total: 2500 },
                 FlashEvent::Written { index: 0, bytes: 2500, total: 2500 },

@@ -193,7 +193,7 @@ impl EventTranslator {
                 ],
                 FlashEvent::Erasing => vec![stage(JobStage::Erasing)],
                 FlashEvent::Erased => vec![FlashJobEvent::Log { line: "flash erased".to_owned() }],
-                FlashEvent::RegionStarted { index: region, offset, size } => {
+                FlashEvent::RegionStarted { index: region, offset, size, name } => {
                     let mut events = Vec::new();
                     if !std::mem::replace(&mut self.writing, true) {
                         events.push(stage(JobStage::Writing));
@@ -202,7 +202,7 @@ impl EventTranslator {
                         index: index(region),
                         offset,
                         size,
-                        name: None,
+                        name: Some(name),
                     });
                     events
                 }
@@ -235,8 +235,9 @@ mod tests {
     #[test]
     fn translator_adds_writing_stage_once() {
         let mut translator = EventTranslator::default();
-        let started =
-            |index| JobEvent::Flash { event: FlashEvent::RegionStarted { index, offset: 0, size: 10 } };
+        let started = |index| JobEvent::Flash {
+            event: FlashEvent::RegionStarted { index, offset: 0, size: 10, name: "app.bin".to_owned() },
+        };
         assert_eq!(translator.translate(started(0), "").len(), 2);
         assert_eq!(translator.translate(started(1), "").len(), 1);
     }

@@ -178,7 +178,17 @@ pub fn assert_event_order(events: &[FlashEvent], regions: &[(u32, u32)], expecte
             assert_eq!(rest.next(), Some(&FlashEvent::RegionSkipped { index, offset }), "{events:?}");
             continue;
         }
-        assert_eq!(rest.next(), Some(&FlashEvent::RegionStarted { index, offset, size }));
+        let Some(FlashEvent::RegionStarted {
+            index: started,
+            offset: started_offset,
+            size: started_size,
+            name,
+        }) = rest.next()
+        else {
+            panic!("region {index} did not start with RegionStarted: {events:?}");
+        };
+        assert_eq!((*started, *started_offset, *started_size), (index, offset, size));
+        assert!(!name.is_empty(), "region {index} has a name");
 
         let mut last_bytes = 0;
         let mut written_events = 0;
