@@ -9,7 +9,9 @@
 use chrono::Utc;
 use factory_core::{NodeId, Registration};
 use flasher::{FlashEvent, FlashFailure, FlashOptions, FlashPlan, FlashReport, PortInfo};
-use registry::{FlashOutcome, FlashRecord, NewFlashRecord, RegionDigest, Registry, RegistryError};
+use registry::{
+    FlashOutcome, FlashRecord, NewFlashRecord, Permission, RegionDigest, Registry, RegistryError,
+};
 
 /// A flash request: the registration, the port and the plan.
 #[derive(Debug, Clone)]
@@ -43,7 +45,7 @@ pub enum FlashJobError {
 
     /// The board was flashed and verified, but the registry did not store the result.
     #[error(
-        "the board was flashed and verified, but recording it failed: {source}; flash the board again once the registry is back, or record it by hand (MAC {mac})"
+        "the board (MAC {mac}) was flashed and verified, but recording the flash in the registry failed, so the registration is not marked provisioned: {source}; fix that cause, then flash the same board for the same registration again, which records it"
     )]
     RecordFailed {
         mac: String,
@@ -72,6 +74,9 @@ impl FlashJobError {
     }
 }
 
+/// The permissions flashing needs: a board that cannot be recorded is not flashed.
+pub const REQUIRED_PERMISSIONS: [Permission; 2] = [Permission::Read, Permission::RecordFlash];
+
 /// Flashes `request.plan` onto the board at `request.port` for the registration, and records
 /// the attempt. Events from the flasher pass through `on_event`, followed by `Recorded` once
 /// the registry stored the attempt.
@@ -80,6 +85,7 @@ pub fn flash_and_record(
     request: FlashRequest,
     on_event: &mut dyn FnMut(&FlashEvent),
 ) -> Result<FlashSuccess, FlashJobError> {
+    registry.check_permissions(&REQUIRED_PERMISSIONS)?;
     let registration = registry.get(&request.node_id)?;
     let mut options = request.options.clone();
     options.expected_chip = registration.target_chip;

@@ -124,6 +124,7 @@ pub fn run_job(
     request: &JobRequest,
     on_event: &mut dyn FnMut(JobEvent),
 ) -> Result<JobSuccess, JobError> {
+    check_job_permissions(registry, request).map_err(BenchError::from)?;
     let (plan, build) = match &request.source {
         FirmwareSource::Project(project) => {
             let (plan, build) = build_project(registry, settings, request, project, on_event)?;
@@ -178,6 +179,32 @@ pub fn run_job(
     }
 }
 
+/// Checks up front that the operator may do every step of the job, so that a refusal comes
+/// before a file is patched or a board is written.
+fn check_job_permissions(
+    registry: &dyn Registry,
+    request: &JobRequest,
+) -> Result<(), registry::RegistryError> {
+    let mut needed = crate::flash::REQUIRED_PERMISSIONS.to_vec();
+    if matches!(request.source, FirmwareSource::Project(_)) {
+        needed
+            .extend(crate::provision::required_permissions(&job_provision_request(request, PathBuf::new())));
+    }
+    registry.check_permissions(&needed)
+}
+
+/// The provisioning step of a project job: the token into the private `sdkconfig`, and no
+/// marking, because only the recorded flash provisions the registration.
+fn job_provision_request(request: &JobRequest, sdkconfig: PathBuf) -> ProvisionRequest {
+    ProvisionRequest {
+        node_id: request.node_id.clone(),
+        config_files: vec![sdkconfig],
+        token: request.token.clone(),
+        rotate_download_id: false,
+        mark_provisioned: false,
+    }
+}
+
 /// A project build ready to flash.
 struct ProjectBuild {
     folder: BuildFolder,
@@ -198,13 +225,7 @@ fn build_project(
     let tool = find_idf(settings.idf_location.as_deref())?;
     let folder = BuildFolder::create(&settings.jobs_dir, project, &registration.node_id, chip)?;
 
-    let provision_request = ProvisionRequest {
-        node_id: request.node_id.clone(),
-        config_files: vec![folder.sdkconfig.clone()],
-        token: request.token.clone(),
-        rotate_download_id: false,
-        mark_provisioned: false,
-    };
+    let provision_request = job_provision_request(request, folder.sdkconfig.clone());
     let provisioned = match provision(registry, &settings.bench, &provision_request) {
         Ok(provisioned) => provisioned,
         Err(error) => {

@@ -96,15 +96,34 @@ impl GlobalArgs {
         Ok(Box::new(registry))
     }
 
-    fn settings(&self) -> Result<BenchSettings, Failure> {
+    /// Returns the workflow settings for `registry`. A registry server is the authority on the
+    /// public URL, so a different `--public-url` is rejected rather than written into
+    /// firmware that would then download from the wrong place.
+    fn settings(&self, registry: &dyn Registry) -> Result<BenchSettings, Failure> {
         let mut settings = BenchSettings::default();
         if let Some(dir) = &self.firmware_dir {
             settings.firmware_dir = dir.clone();
         }
-        if let Some(url) = &self.public_url {
-            settings.public_url = factory_core::validate_public_url(url).map_err(Failure::invalid)?;
+        let given = match &self.public_url {
+            Some(url) => Some(factory_core::validate_public_url(url).map_err(Failure::invalid)?),
+            None => None,
+        };
+        match (registry.server_info()?, given) {
+            (Some(server), Some(given)) if given != server.public_url => Err(Failure::invalid(format!(
+                "--public-url (or NODE_FACTORY_PUBLIC_URL) is {given}, but the registry server's public URL is {}, and nodes download from the server; leave the option out, or restart the server with --public-url {given}",
+                server.public_url
+            ))),
+            (Some(server), _) => {
+                settings.public_url = server.public_url;
+                Ok(settings)
+            }
+            (None, given) => {
+                if let Some(url) = given {
+                    settings.public_url = url;
+                }
+                Ok(settings)
+            }
         }
-        Ok(settings)
     }
 }
 

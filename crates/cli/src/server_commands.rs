@@ -7,7 +7,7 @@ use clap::Args;
 use factory_core::{NodeId, OperatorToken};
 use registry::{AuditQuery, MAX_AUDIT_LIMIT};
 use registry_server::cli::{OperatorsCommand, run_operators_command};
-use registry_server::{ServeConfig, ServerOptions};
+use registry_server::{OperatorError, ServeConfig, ServerOptions};
 
 use crate::GlobalArgs;
 use crate::commands::format_time;
@@ -84,8 +84,19 @@ pub fn serve(global: &GlobalArgs, args: &ServeArgs) -> Result<(), Failure> {
 
 pub fn operators(global: &GlobalArgs, args: &OperatorsArgs) -> Result<(), Failure> {
     let database = registry_file(global)?;
-    run_operators_command(&database, &args.command, &mut std::io::stdout())
-        .map_err(|error| Failure::other(format!("{error:#}")))
+    run_operators_command(&database, &args.command, &mut std::io::stdout(), &mut std::io::stderr()).map_err(
+        |error| {
+            let message = format!("{error:#}");
+            match error.downcast_ref::<OperatorError>() {
+                Some(
+                    OperatorError::InvalidName { .. }
+                    | OperatorError::NotFound { .. }
+                    | OperatorError::NameTaken { .. },
+                ) => Failure::invalid(message),
+                _ => Failure::other(message),
+            }
+        },
+    )
 }
 
 pub fn audit(global: &GlobalArgs, args: &AuditArgs) -> Result<(), Failure> {

@@ -13,14 +13,18 @@ pub enum OperatorsCommand {
     Add {
         /// A name of letters, digits, '.', '_', '-' or '@', such as `alice` or `bench-3`.
         name: String,
-        /// The operator's role.
-        #[arg(long, value_enum)]
+        /// The operator's role: admin, technician or support.
+        #[arg(long, value_parser = parse_role)]
         role: Role,
     },
     /// Revoke an operator's token; it stops working at once.
     Revoke { name: String },
     /// List the active operators.
     List,
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
 }
 
 /// The registry file the `operators` commands work on.
@@ -31,24 +35,26 @@ pub struct DatabaseArg {
     pub database: PathBuf,
 }
 
-/// Runs an `operators` command and prints its result to `out`.
+/// Runs an `operators` command, printing records (a new token, the list) to `out` and
+/// messages for people to `messages`, so that `out` can be captured by a script.
 pub fn run_operators_command(
     database: &std::path::Path,
     command: &OperatorsCommand,
     out: &mut dyn Write,
+    messages: &mut dyn Write,
 ) -> anyhow::Result<()> {
     match command {
         OperatorsCommand::Add { name, role } => {
             let token = operators_add(database, name, *role)?;
             writeln!(
-                out,
-                "Added operator {name} with the {role} role. Its API token is shown only this once; store it now:"
+                messages,
+                "Added operator {name} with the {role} role. Its API token, on stdout, is shown only this once; store it now."
             )?;
             writeln!(out, "{}", token.expose_secret())?;
         }
         OperatorsCommand::Revoke { name } => {
             operators_revoke(database, name)?;
-            writeln!(out, "Revoked operator {name}.")?;
+            writeln!(messages, "Revoked operator {name}.")?;
         }
         OperatorsCommand::List => {
             let operators = operators_list(database)?;

@@ -36,9 +36,7 @@ pub enum ApiError {
     #[error("the operator token is unknown or revoked; ask an admin for a new one")]
     UnknownToken,
 
-    #[error(
-        "operator {operator} has the {role} role, which may not {permission}; ask an admin for a role that may"
-    )]
+    #[error("{}", permission.refusal(operator, *role))]
     Forbidden { operator: String, role: Role, permission: Permission },
 
     #[error(
@@ -62,7 +60,7 @@ pub enum ApiError {
     FirmwareNotPublished { file: &'static str },
 
     #[error(
-        "nodes are no longer created here; mint registrations and provision boards with Node Factory (see the provisioning workflow), then assign a registration to the house and room"
+        "nodes are no longer created here; mint registrations with `node-factory generate`, write them into firmware with `node-factory provision` or the desktop app's Bench screen, then assign a registration to the house and room with PUT /api/v1/registrations/{{node_id}}/assignment"
     )]
     LegacyNodeCreation,
 
@@ -147,7 +145,9 @@ impl ApiError {
             }
             _ => {}
         }
-        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        // A failed firmware move is for the operator to fix, so its message names the folders.
+        let names_folders = matches!(self, ApiError::Registry(RegistryError::FirmwareMoveFailed { .. }));
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR && !names_folders {
             // The detail may name files and SQL; it goes to the log, never to the client.
             body.message =
                 "the registry server failed; its log has the detail under this response's x-request-id"
@@ -171,10 +171,14 @@ fn registry_status(error: &RegistryError) -> StatusCode {
         RegistryError::Database { .. }
         | RegistryError::SchemaTooNew { .. }
         | RegistryError::Corrupt { .. }
+        | RegistryError::FirmwareMoveFailed { .. }
         | RegistryError::FileMissing { .. }
         | RegistryError::FileAccess { .. }
         | RegistryError::ServerUnreachable { .. }
         | RegistryError::NotAuthorised { .. }
+        | RegistryError::Forbidden { .. }
+        | RegistryError::TooManyAttempts { .. }
+        | RegistryError::ServerTimedOut { .. }
         | RegistryError::Rejected { .. }
         | RegistryError::ServerFailed { .. }
         | RegistryError::BadResponse { .. } => StatusCode::INTERNAL_SERVER_ERROR,

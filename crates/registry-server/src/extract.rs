@@ -122,9 +122,10 @@ pub async fn path_parameter<S: Send + Sync>(
         .ok_or_else(|| ApiError::Internal { detail: format!("the route has no {{{name}}}") })
 }
 
-/// The authenticated operator and the request ID, as the audit log records them.
+/// The authenticated operator, and the operator and request ID as the audit log records them.
 pub struct Actor {
     pub context: registry::AuditContext,
+    pub operator: Operator,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {
@@ -136,6 +137,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Actor {
             detail: "the route has no authentication layer".to_owned(),
         })?;
         let context = audit_context(&operator, &request_id);
-        Ok(Actor { context })
+        Ok(Actor { context, operator })
     }
 }

@@ -11,14 +11,15 @@ use registry::wire::{
     MetadataRequest, MintResponse, OtaTokenResponse, ProvisionedRequest, ReleaseRequest,
 };
 use registry::{
-    FlashRecord, MintRequest, NewFlashRecord, RegistrationPage, Registry, Reservation, ReserveRequest,
-    StatusCounts, wire,
+    FlashOutcome, FlashRecord, MintRequest, NewFlashRecord, RegistrationPage, Registry, Reservation,
+    ReserveRequest, ServerInfo, StatusCounts, wire,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::extract::{Actor, DownloadIdPath, JsonBody, NodeIdPath, QueryParams, path_parameter};
+use crate::firmware;
 use crate::operators::{OperatorError, OperatorInfo};
 use crate::state::AppState;
 
@@ -106,12 +107,29 @@ pub async fn rotate_token(
     Ok(Json(OtaTokenResponse { ota_token }))
 }
 
+/// Rotates the download ID and moves the firmware folder to the new ID inside the same
+/// transaction: a failed move leaves the old ID, and a failed commit moves the folder back.
 pub async fn rotate_download_id(
     State(state): State<AppState>,
     actor: Actor,
     NodeIdPath(node_id): NodeIdPath,
 ) -> ApiResult<DownloadIdResponse> {
-    let download_id = state.run(actor.context, move |registry| registry.rotate_download_id(&node_id)).await?;
+    let firmware_dir = state.settings.firmware_dir.clone();
+    let download_id = state
+        .run(actor.context, move |registry| {
+            let mut moved = None;
+            let rotated = registry.rotate_download_id_then(&node_id, |old, new| {
+                if let Some(firmware_dir) = &firmware_dir {
+                    moved = firmware::move_folder(firmware_dir, old, new)?;
+                }
+                Ok(())
+            });
+            if let (Err(_), Some(moved)) = (&rotated, moved) {
+                moved.undo();
+            }
+            rotated
+        })
+        .await?;
     Ok(Json(DownloadIdResponse { download_id }))
 }
 
@@ -135,7 +153,17 @@ pub async fn mark_provisioned(
     JsonBody(body): JsonBody<ProvisionedRequest>,
 ) -> ApiResult<Registration> {
     let at = body.at.unwrap_or_else(Utc::now);
-    Ok(Json(state.run(actor.context, move |registry| registry.mark_provisioned(&node_id, at)).await?))
+    let firmware_dir = state.settings.firmware_dir.clone();
+    let registration = state
+        .run(actor.context, move |registry| {
+            // The folder comes first, so that a failure leaves the registration unchanged.
+            if let Some(firmware_dir) = &firmware_dir {
+                firmware::ensure_folder(firmware_dir, &registry.get(&node_id)?.download_id)?;
+            }
+            registry.mark_provisioned(&node_id, at)
+        })
+        .await?;
+    Ok(Json(registration))
 }
 
 pub async fn consume_legacy_token(
@@ -159,7 +187,20 @@ pub async fn record_flash(
             format!("the body names {} but the path names {node_id}; they must be the same", record.node_id),
         ));
     }
-    let recorded = state.run(actor.context, move |registry| registry.record_flash(&record)).await?;
+    let firmware_dir = state.settings.firmware_dir.clone();
+    let recorded = state
+        .run(actor.context, move |registry| {
+            let recorded = registry.record_flash(&record)?;
+            // The record matters more than the folder: a board was flashed, so a missing
+            // folder is logged (by ensure_folder) rather than failing the request.
+            if let (Some(firmware_dir), FlashOutcome::Success) = (&firmware_dir, record.outcome)
+                && let Ok(registration) = registry.get(&record.node_id)
+            {
+                let _ = firmware::ensure_folder(firmware_dir, &registration.download_id);
+            }
+            Ok(recorded)
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(recorded)))
 }
 
@@ -290,24 +331,17 @@ fn operator_error(error: OperatorError) -> ApiError {
     ApiError::Operator(error)
 }
 
-/// The facts a client may need about this server before it sends requests.
-#[derive(Serialize)]
-pub struct ServerInfo {
-    version: &'static str,
-    public_url: String,
-    max_batch: u32,
-    default_lease_seconds: u32,
-    body_limit_bytes: usize,
-}
-
-pub async fn info(State(state): State<AppState>, _actor: Actor) -> ApiResult<ServerInfo> {
+/// The facts a client needs about this server and its own operator before it sends requests.
+pub async fn info(State(state): State<AppState>, actor: Actor) -> ApiResult<ServerInfo> {
     let settings = &state.settings;
     Ok(Json(ServerInfo {
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         public_url: settings.public_url.clone(),
+        operator: actor.operator.name,
+        role: actor.operator.role,
         max_batch: settings.max_batch,
         default_lease_seconds: settings.default_lease_seconds,
-        body_limit_bytes: settings.body_limit_bytes,
+        body_limit_bytes: settings.body_limit_bytes as u64,
     }))
 }
 

@@ -10,6 +10,7 @@ mod config;
 mod context;
 mod error;
 mod extract;
+mod firmware;
 mod handlers;
 mod openapi;
 mod operators;

@@ -37,8 +37,11 @@ fn main() -> anyhow::Result<()> {
 
     match Arguments::parse().command {
         Command::Serve(config) => registry_server::serve(config),
-        Command::Operators { database, command } => {
-            run_operators_command(&database.database, &command, &mut std::io::stdout())
-        }
+        Command::Operators { database, command } => run_operators_command(
+            &database.database,
+            &command,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        ),
     }
 }

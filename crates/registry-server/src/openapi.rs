@@ -209,12 +209,21 @@ fn schemas() -> Value {
         "NewOperatorResponse": { "type": "object", "properties": {
             "name": { "type": "string" }, "role": { "type": "string" }, "token": { "type": "string", "description": "Shown once" } } },
         "Revoked": { "type": "object", "properties": { "revoked": { "type": "boolean" } } },
-        "ServerInfo": { "type": "object", "properties": {
-            "version": { "type": "string" }, "public_url": { "type": "string" }, "max_batch": { "type": "integer" },
-            "default_lease_seconds": { "type": "integer" }, "body_limit_bytes": { "type": "integer" } } },
+        "ServerInfo": server_info_schema(),
         "Manifest": { "type": "object", "description": "The manifest.json file as published", "additionalProperties": true },
         "OpenApi": { "type": "object", "description": "This document" },
     })
+}
+
+fn server_info_schema() -> Value {
+    json!({ "type": "object", "properties": {
+        "version": { "type": "string" },
+        "public_url": { "type": "string", "description": "The URL nodes download firmware from" },
+        "operator": { "type": "string", "description": "The calling operator's name" },
+        "role": { "type": "string", "enum": ["admin", "technician", "support"] },
+        "max_batch": { "type": "integer" },
+        "default_lease_seconds": { "type": "integer" },
+        "body_limit_bytes": { "type": "integer" } } })
 }
 
 #[cfg(test)]

@@ -180,10 +180,63 @@ fn legacy_node_creation_is_not_implemented() {
         assert_eq!(response.status().as_u16(), 501, "{method}");
         let body: serde_json::Value = response.json().unwrap();
         assert_eq!(body["code"], "not_implemented", "{method}");
-        assert!(body["message"].as_str().unwrap().contains("provisioning workflow"), "{method}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains("node-factory provision"), "{method}: {message}");
+        assert!(message.contains("Bench"), "{method}: {message}");
     }
 }
 
 fn request(count: u32, chip: Option<Chip>) -> MintRequest {
     MintRequest { count, target_chip: chip, metadata: NodeMetadata::None, idempotency_key: None }
+}
+
+#[test]
+fn rotation_moves_firmware_folder() {
+    let (server, firmware) = start_with_firmware();
+    let minted = server.registry(&server.technician).mint_batch(&request(1, None)).unwrap().remove(0);
+    let old = minted.registration.download_id.clone();
+    publish(&firmware, &old, r#"{"version":"2.0.0"}"#, &[0xe9, 9]);
+    let token = minted.ota_token.expose_secret();
+
+    let new = server.registry(&server.support).rotate_download_id(&minted.registration.node_id).unwrap();
+
+    assert!(!firmware.join(old.as_str()).exists(), "the old folder is gone");
+    let (status, body) = fetch(&server, &format!("/firmware/{new}/latest.bin"), Some(token));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(body, [0xe9, 9]);
+    std::fs::remove_dir_all(firmware).ok();
+}
+
+#[test]
+fn provisioning_creates_firmware_folder() {
+    let (server, firmware) = start_with_firmware();
+    let technician = server.registry(&server.technician);
+    let minted = technician.mint_batch(&request(2, Some(Chip::Esp32c3))).unwrap();
+    let (marked, flashed) = (&minted[0].registration, &minted[1].registration);
+
+    technician.mark_provisioned(&marked.node_id, chrono::Utc::now()).unwrap();
+    let mut record = contract_flash_record(&flashed.node_id);
+    record.outcome = registry::FlashOutcome::Success;
+    technician.record_flash(&record).unwrap();
+
+    assert!(firmware.join(marked.download_id.as_str()).is_dir());
+    assert!(firmware.join(flashed.download_id.as_str()).is_dir());
+    std::fs::remove_dir_all(firmware).ok();
+}
+
+fn contract_flash_record(node_id: &factory_core::NodeId) -> registry::NewFlashRecord {
+    registry::NewFlashRecord {
+        node_id: node_id.clone(),
+        attempted_at: chrono::Utc::now(),
+        port: "/dev/ttyUSB0".to_owned(),
+        bench_host: "bench-1".to_owned(),
+        chip: Some(Chip::Esp32c3),
+        chip_revision: None,
+        mac: Some("aa:bb:cc:11:22:33".to_owned()),
+        flash_size: Some(4 * 1024 * 1024),
+        regions: Vec::new(),
+        outcome: registry::FlashOutcome::Failed,
+        error_code: None,
+        error_message: None,
+    }
 }

@@ -59,6 +59,11 @@ pub enum RegistryError {
         source: std::io::Error,
     },
 
+    #[error(
+        "cannot move the firmware folder {from} to {to}: {detail}; the download ID was not rotated, so fix the firmware folder's permissions and rotate again"
+    )]
+    FirmwareMoveFailed { from: String, to: String, detail: String },
+
     #[error("registry data is corrupt: {detail}")]
     Corrupt { detail: String },
 
@@ -69,6 +74,19 @@ pub enum RegistryError {
 
     #[error("the registry server at {url} refused the operator token: {detail}")]
     NotAuthorised { url: String, detail: String },
+
+    #[error("the registry server at {url} does not allow this: {detail}")]
+    Forbidden { url: String, detail: String },
+
+    #[error(
+        "the registry server at {url} is turning away this computer after repeated failed sign-ins: {detail}; check that NODE_FACTORY_TOKEN holds a current operator token"
+    )]
+    TooManyAttempts { url: String, detail: String },
+
+    #[error(
+        "the registry server at {url} did not answer in time ({detail}); check that the server is running and not overloaded, then try again"
+    )]
+    ServerTimedOut { url: String, detail: String },
 
     #[error("the registry server rejected the request ({status} {code}): {message}")]
     Rejected { status: u16, code: String, message: String },
@@ -98,10 +116,14 @@ impl RegistryError {
             RegistryError::Database { .. } => "database_failed",
             RegistryError::SchemaTooNew { .. } => "schema_too_new",
             RegistryError::Corrupt { .. } => "data_corrupt",
+            RegistryError::FirmwareMoveFailed { .. } => "firmware_move_failed",
             RegistryError::FileMissing { .. } => "registry_file_missing",
             RegistryError::FileAccess { .. } => "registry_file_access",
             RegistryError::ServerUnreachable { .. } => "server_unreachable",
             RegistryError::NotAuthorised { .. } => "not_authorised",
+            RegistryError::Forbidden { .. } => "forbidden",
+            RegistryError::TooManyAttempts { .. } => "too_many_attempts",
+            RegistryError::ServerTimedOut { .. } => "server_timed_out",
             RegistryError::Rejected { .. } => "rejected",
             RegistryError::ServerFailed { .. } => "server_failed",
             RegistryError::BadResponse { .. } => "bad_response",

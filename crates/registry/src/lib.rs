@@ -12,6 +12,7 @@ pub mod http;
 mod lease;
 mod model;
 mod open;
+mod roles;
 pub mod sqlite;
 pub mod wire;
 
@@ -22,9 +23,10 @@ pub use lease::{DEFAULT_LEASE_SECONDS, Lease, MAX_LEASE_SECONDS, Reservation, Re
 pub use model::{
     FlashOutcome, FlashRecord, ListQuery, MAX_CLOCK_SKEW, MAX_LIST_LIMIT, MAX_LIST_OFFSET, MAX_MINT_COUNT,
     MintRequest, MintedRegistration, NewFlashRecord, NodeMetadata, PlannedNode, RegionDigest,
-    RegistrationPage, SortDirection, SortKey, StatusCounts, check_event_time,
+    RegistrationPage, ServerInfo, SortDirection, SortKey, StatusCounts, check_event_time,
 };
 pub use open::open_registry;
+pub use roles::{Permission, Role};
 pub use sqlite::{IDEMPOTENCY_KEY_LIFETIME, SqliteRegistry};
 
 use chrono::{DateTime, Utc};
@@ -102,4 +104,18 @@ pub trait Registry: Send + Sync {
 
     /// Reads the audit log, newest first.
     fn audit_log(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, RegistryError>;
+
+    /// Returns the facts of the registry server behind this registry, or `None` for a local
+    /// file. Workflows take the public URL from it, and leave firmware folders to the server.
+    fn server_info(&self) -> Result<Option<ServerInfo>, RegistryError> {
+        Ok(None)
+    }
+
+    /// Checks that the operator of this registry may do everything in `needed`, so that a
+    /// workflow fails before its first change rather than halfway. A local file grants
+    /// everything.
+    fn check_permissions(&self, needed: &[Permission]) -> Result<(), RegistryError> {
+        let _ = needed;
+        Ok(())
+    }
 }

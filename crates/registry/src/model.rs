@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use factory_core::{Chip, HardwareMetadata, NodeId, OtaToken, Registration, RegistrationStatus};
 use serde::{Deserialize, Serialize};
 
-use crate::RegistryError;
+use crate::{RegistryError, Role};
 
 /// The largest batch one mint request may ask for. It bounds the memory and the length of
 /// the single transaction that holds a batch.
@@ -224,6 +224,25 @@ pub struct StatusCounts {
     pub provisioned: u64,
     /// Keyed by the ESP-IDF target name, or `unspecified` for registrations without a chip.
     pub available_by_chip: BTreeMap<String, u64>,
+}
+
+/// Facts about a registry server and the operator calling it. The server is the authority on
+/// them: nodes download from its public URL, and its firmware folder holds their images.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerInfo {
+    /// The server's Node Factory version.
+    pub version: String,
+    /// The URL nodes reach the server at; manifest URLs written into firmware start with it.
+    pub public_url: String,
+    /// The name of the operator whose token made the request.
+    pub operator: String,
+    pub role: Role,
+    /// The largest batch one mint request may ask for.
+    pub max_batch: u32,
+    /// The lease length, in seconds, of a reservation that asks for none.
+    pub default_lease_seconds: u32,
+    /// The largest request body, in bytes.
+    pub body_limit_bytes: u64,
 }
 
 /// How a flash attempt ended.

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use factory_core::OperatorToken;
 
+use crate::http::HttpOptions;
 use crate::{HttpRegistry, Registry, RegistryError, SqliteRegistry};
 
 /// Opens the registry that `spec` names: an `http://` or `https://` URL opens the registry
@@ -20,8 +21,8 @@ pub fn open_registry(spec: &str, token: Option<OperatorToken>) -> Result<Box<dyn
     let Some(token) = token else {
         return Err(RegistryError::NotAuthorised {
             url: spec.to_owned(),
-            detail: "no operator token was given; a registry server needs one for every request, so ask an admin for a token".to_owned(),
+            detail: "no operator token was given; set NODE_FACTORY_TOKEN to your operator token, which an admin of the server creates".to_owned(),
         });
     };
-    Ok(Box::new(HttpRegistry::new(spec, token)?))
+    Ok(Box::new(HttpRegistry::with_options(spec, token, HttpOptions::from_env()?)?))
 }

@@ -71,7 +71,7 @@ fn client(address: SocketAddr, token: &OperatorToken) -> HttpRegistry {
     let options = HttpOptions {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(5),
-        request_timeout: Duration::from_secs(10),
+        read_timeout: Duration::from_secs(10),
         ..HttpOptions::default()
     };
     HttpRegistry::with_options(&format!("http://{address}"), token.clone(), options).unwrap()
@@ -139,8 +139,8 @@ fn error_statuses_map_to_error_codes() {
     let node_id: NodeId = "abcdefghijklmnop".parse().unwrap();
     let cases = [
         (401, r#"{"code":"unknown_token","message":"the operator token is unknown"}"#, "not_authorised"),
-        (403, r#"{"code":"forbidden","message":"operator x may not"}"#, "not_authorised"),
-        (429, r#"{"code":"too_many_attempts","message":"wait"}"#, "not_authorised"),
+        (403, r#"{"code":"forbidden","message":"operator x may not"}"#, "forbidden"),
+        (429, r#"{"code":"too_many_attempts","message":"wait"}"#, "too_many_attempts"),
         (404, r#"{"code":"registration_not_found","message":"no registration"}"#, "registration_not_found"),
         (
             422,
@@ -153,6 +153,11 @@ fn error_statuses_map_to_error_codes() {
             "conflict",
         ),
         (413, r#"{"code":"body_too_large","message":"too large"}"#, "rejected"),
+        (
+            409,
+            r#"{"code":"conflict","message":"cannot use","field":"idempotency_key","reason":"expired"}"#,
+            "conflict",
+        ),
         (400, "not json at all", "rejected"),
         (200, "not json at all", "bad_response"),
     ];
@@ -161,4 +166,55 @@ fn error_statuses_map_to_error_codes() {
         let error = client(address, &OperatorToken::generate()).get(&node_id).unwrap_err();
         assert_eq!(error.code(), code, "status {status}: {error}");
     }
+}
+
+#[test]
+fn stalled_server_read_ends_at_deadline() {
+    // The listener accepts connections and never answers, like a stopped server process.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let held = Arc::clone(&accepted);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(50) {
+            held.lock().unwrap().push(stream);
+        }
+    });
+    let options = HttpOptions {
+        read_timeout: Duration::from_millis(300),
+        read_deadline: Duration::from_secs(1),
+        max_attempts: 50,
+        initial_backoff: Duration::from_millis(10),
+        ..HttpOptions::default()
+    };
+    let registry =
+        HttpRegistry::with_options(&format!("http://{address}"), OperatorToken::generate(), options).unwrap();
+
+    let error = registry.counts().unwrap_err();
+
+    assert_eq!(error.code(), "server_timed_out", "{error}");
+    assert!(error.to_string().contains("did not answer in time"), "{error}");
+    let attempts = accepted.lock().unwrap().len();
+    assert!(
+        (1..50).contains(&attempts),
+        "the deadline, not the attempt limit, ended the read after {attempts} attempts"
+    );
+}
+
+#[test]
+fn server_facts_are_read_once() {
+    let info = r#"{"version":"0.1.0","public_url":"https://ota.example","operator":"sue","role":"support","max_batch":500,"default_lease_seconds":600,"body_limit_bytes":1024}"#;
+    let (address, seen) = scripted_server(vec![(200, info)]);
+    let registry = client(address, &OperatorToken::generate());
+
+    assert_eq!(
+        registry.server_info().unwrap().map(|info| info.public_url).as_deref(),
+        Some("https://ota.example")
+    );
+    registry.check_permissions(&[registry::Permission::Read, registry::Permission::Rotate]).unwrap();
+    let error = registry.check_permissions(&[registry::Permission::Provision]).unwrap_err();
+
+    assert_eq!(error.code(), "forbidden", "{error}");
+    assert!(error.to_string().contains("operator sue has the support role"), "{error}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "the facts are cached");
 }

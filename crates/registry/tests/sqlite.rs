@@ -322,3 +322,30 @@ fn schema_two_file_migrates_mint_keys() {
     );
     assert_eq!(row_count(&path), 4);
 }
+
+#[test]
+fn failed_rotation_step_rolls_back() {
+    let folder = TempDir::new().unwrap();
+    let registry = SqliteRegistry::open(&database_in(&folder)).unwrap();
+    let minted = contract::mint(&registry, 1, None).remove(0).registration;
+
+    let error = registry
+        .rotate_download_id_then(&minted.node_id, |_, _| {
+            Err(registry::RegistryError::FirmwareMoveFailed {
+                from: "a".to_owned(),
+                to: "b".to_owned(),
+                detail: "refused".to_owned(),
+            })
+        })
+        .unwrap_err();
+
+    assert_eq!(error.code(), "firmware_move_failed");
+    assert_eq!(registry.get(&minted.node_id).unwrap().download_id, minted.download_id);
+    let actions: Vec<String> = registry
+        .audit_log(&registry::AuditQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.action)
+        .collect();
+    assert_eq!(actions, ["mint"], "the audit entry rolled back too");
+}

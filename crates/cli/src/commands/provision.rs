@@ -50,8 +50,8 @@ pub fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), Failure> {
         (None, true) => TokenSource::Rotate,
         (None, false) => TokenSource::Legacy,
     };
-    let settings = global.settings()?;
     let registry = global.open_registry(crate::RegistryAccess::Existing)?;
+    let settings = global.settings(registry.as_ref())?;
 
     let request = ProvisionRequest {
         node_id,
@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &ProvisionArgs) -> Result<(), Failure> {
         super::show::describe(
             &outcome.registration,
             &outcome.manifest_url,
-            &outcome.firmware_folder.display().to_string()
+            outcome.firmware_folder.as_deref()
         )
     );
     if let Some(token) = &outcome.new_token {

@@ -1,5 +1,7 @@
 //! `node-factory show`: one registration in detail.
 
+use std::path::Path;
+
 use clap::{Args, ValueEnum};
 use factory_core::{NodeId, Registration, firmware_folder, manifest_url};
 use serde_json::json;
@@ -25,17 +27,19 @@ enum ShowFormat {
 
 pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<(), Failure> {
     let node_id: NodeId = args.node_id.parse().map_err(Failure::invalid)?;
-    let settings = global.settings()?;
     let registry = global.open_registry(crate::RegistryAccess::Existing)?;
+    let settings = global.settings(registry.as_ref())?;
+    let is_local = registry.server_info()?.is_none();
 
     let registration = registry.get(&node_id)?;
     let history = registry.flash_history(&node_id)?;
 
     let url = manifest_url(&settings.public_url, &registration.download_id);
-    let folder = firmware_folder(&settings.firmware_dir, &registration.download_id);
+    // A registry server keeps the firmware folders, so no local folder applies.
+    let folder = is_local.then(|| firmware_folder(&settings.firmware_dir, &registration.download_id));
     match args.format {
         ShowFormat::Text => {
-            print!("{}", describe(&registration, &url, &folder.display().to_string()));
+            print!("{}", describe(&registration, &url, folder.as_deref()));
             for record in &history {
                 let attempt = &record.attempt;
                 println!(
@@ -63,8 +67,9 @@ pub fn run(global: &GlobalArgs, args: &ShowArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Formats the lines that `show` and `provision` print about a registration.
-pub fn describe(registration: &Registration, manifest_url: &str, firmware_folder: &str) -> String {
+/// Formats the lines that `show` and `provision` print about a registration. The firmware
+/// folder line is left out when there is no local folder.
+pub fn describe(registration: &Registration, manifest_url: &str, firmware_folder: Option<&Path>) -> String {
     let metadata = registration
         .hardware_metadata
         .as_ref()
@@ -88,8 +93,12 @@ pub fn describe(registration: &Registration, manifest_url: &str, firmware_folder
             registration.provisioned_at.map(format_time).unwrap_or_else(|| "never".to_owned()),
         ),
         ("metadata", metadata),
-        ("firmware folder", firmware_folder.to_owned()),
+        ("firmware folder", firmware_folder.map(|folder| folder.display().to_string()).unwrap_or_default()),
         ("manifest URL", manifest_url.to_owned()),
     ];
-    lines.iter().map(|(label, value)| format!("{:<17}{value}\n", format!("{label}:"))).collect()
+    lines
+        .iter()
+        .filter(|(label, _)| *label != "firmware folder" || firmware_folder.is_some())
+        .map(|(label, value)| format!("{:<17}{value}\n", format!("{label}:")))
+        .collect()
 }

@@ -7,7 +7,9 @@
 mod decode;
 mod token_file;
 
-use std::time::Duration;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use factory_core::{
@@ -28,33 +30,69 @@ use crate::wire::{
 };
 use crate::{
     AuditEntry, AuditQuery, FlashRecord, ListQuery, MintRequest, MintedRegistration, NewFlashRecord,
-    RegistrationPage, Registry, RegistryError, Reservation, ReserveRequest, StatusCounts, wire,
+    Permission, RegistrationPage, Registry, RegistryError, Reservation, ReserveRequest, ServerInfo,
+    StatusCounts, wire,
 };
 
-/// Timeouts and retries of an [`HttpRegistry`].
+/// The environment variable naming a PEM file of extra CA certificates to trust, for a
+/// registry server whose certificate no public CA signed.
+pub const CA_CERT_VARIABLE: &str = "NODE_FACTORY_CA_CERT";
+
+/// Timeouts, retries and trust of an [`HttpRegistry`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOptions {
     /// How long to wait for a TCP (and TLS) connection.
     pub connect_timeout: Duration,
-    /// How long one request may take, from sending to the end of the response body. A
-    /// mint of a large batch is the slowest request.
-    pub request_timeout: Duration,
+    /// How long one attempt of a read may take, from sending to the end of the response body.
+    pub read_timeout: Duration,
+    /// How long a read may take in total, retries and their waits included, so that a
+    /// stalled server fails a command in about this time.
+    pub read_deadline: Duration,
+    /// How long one change may take. A mint of a large batch is the slowest request.
+    pub write_timeout: Duration,
     /// How often a retry-safe request is sent at most, the first attempt included. Only
     /// reads and mints with an idempotency key are retried, because repeating them cannot
     /// change the outcome.
     pub max_attempts: u32,
     /// The wait before the first retry; it doubles for each further one, with jitter.
     pub initial_backoff: Duration,
+    /// PEM certificates to trust besides the platform's CA store, such as a server's
+    /// self-signed certificate.
+    pub extra_root_certificates: Vec<Vec<u8>>,
 }
 
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(120),
+            read_timeout: Duration::from_secs(10),
+            read_deadline: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(60),
             max_attempts: 4,
             initial_backoff: Duration::from_millis(200),
+            extra_root_certificates: Vec::new(),
         }
+    }
+}
+
+impl HttpOptions {
+    /// The default options, trusting also the certificates of the PEM file that
+    /// `NODE_FACTORY_CA_CERT` names, when it is set.
+    pub fn from_env() -> Result<HttpOptions, RegistryError> {
+        let mut options = HttpOptions::default();
+        if let Some(path) = std::env::var_os(CA_CERT_VARIABLE).filter(|path| !path.is_empty()) {
+            let pem = std::fs::read(&path).map_err(|error| {
+                RegistryError::invalid(
+                    CA_CERT_VARIABLE,
+                    format!(
+                        "cannot read {}: {error}; point it at a PEM certificate file",
+                        Path::new(&path).display()
+                    ),
+                )
+            })?;
+            options.extra_root_certificates.push(pem);
+        }
+        Ok(options)
     }
 }
 
@@ -64,6 +102,8 @@ pub struct HttpRegistry {
     client: Client,
     token: OperatorToken,
     options: HttpOptions,
+    /// The server's facts, read on first use; they change only when the server restarts.
+    server_info: Mutex<Option<ServerInfo>>,
 }
 
 /// Whether a request may be sent again after a lost response.
@@ -134,17 +174,30 @@ impl HttpRegistry {
         let base_url = factory_core::validate_public_url(base_url)
             .map_err(|error| RegistryError::invalid("registry URL", error.to_string()))?;
         // The rustls backend with the native-roots feature trusts the platform's CA store.
-        let client = Client::builder()
+        let mut builder = Client::builder()
             .use_rustls_tls()
             .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
-            .user_agent(concat!("node-factory/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| RegistryError::ServerUnreachable {
-                url: base_url.clone(),
-                detail: format!("the HTTP client could not be set up ({error})"),
+            .timeout(options.write_timeout)
+            .user_agent(concat!("node-factory/", env!("CARGO_PKG_VERSION")));
+        for pem in &options.extra_root_certificates {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
+                RegistryError::invalid(
+                    CA_CERT_VARIABLE,
+                    format!("the file is not a PEM certificate ({error})"),
+                )
             })?;
-        Ok(HttpRegistry { base_url, client, token, options })
+            if certificates.is_empty() {
+                return Err(RegistryError::invalid(CA_CERT_VARIABLE, "the file holds no PEM certificate"));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder.build().map_err(|error| RegistryError::ServerUnreachable {
+            url: base_url.clone(),
+            detail: format!("the HTTP client could not be set up ({error})"),
+        })?;
+        Ok(HttpRegistry { base_url, client, token, options, server_info: Mutex::new(None) })
     }
 
     pub fn base_url(&self) -> &str {
@@ -160,7 +213,7 @@ impl HttpRegistry {
         let response = self.send_with_retries(&call, &url)?;
         let status = response.status();
         let request_id = header_text(&response, REQUEST_ID_HEADER);
-        let bytes = response.bytes().map_err(|error| self.unreachable(&url, &error))?;
+        let bytes = response.bytes().map_err(|error| self.unreachable(&url, &error, 1))?;
 
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|error| RegistryError::BadResponse {
@@ -173,11 +226,19 @@ impl HttpRegistry {
 
     fn send_with_retries(&self, call: &Call<'_>, url: &str) -> Result<Response, RegistryError> {
         let attempts = if call.retry == Retry::Safe { self.options.max_attempts.max(1) } else { 1 };
+        let is_read = call.method == Method::GET;
+        let deadline = Instant::now() + self.options.read_deadline;
         let mut attempt = 1;
         loop {
+            let timeout = if is_read {
+                self.options.read_timeout.min(deadline.saturating_duration_since(Instant::now()))
+            } else {
+                self.options.write_timeout
+            };
             let mut request = self
                 .client
                 .request(call.method.clone(), url)
+                .timeout(timeout)
                 .bearer_auth(self.token.expose_secret())
                 .query(&call.query);
             if let Some(body) = &call.body {
@@ -193,11 +254,12 @@ impl HttpRegistry {
                 Ok(response) => response.status().is_server_error(),
                 Err(error) => error.is_connect() || error.is_timeout() || error.is_request(),
             };
-            if !retryable || attempt >= attempts {
-                return outcome.map_err(|error| self.unreachable(url, &error));
+            let delay = self.backoff(attempt);
+            let past_deadline = is_read && Instant::now() + delay >= deadline;
+            if !retryable || attempt >= attempts || past_deadline {
+                return outcome.map_err(|error| self.unreachable(url, &error, attempt));
             }
 
-            let delay = self.backoff(attempt);
             match &outcome {
                 Ok(response) => tracing::warn!(
                     url,
@@ -226,13 +288,15 @@ impl HttpRegistry {
         base.mul_f64(rand::rng().random_range(0.5..1.5))
     }
 
-    fn unreachable(&self, url: &str, error: &reqwest::Error) -> RegistryError {
-        let detail = if error.is_timeout() {
-            format!("no answer within the time limit ({error})")
-        } else {
-            error.to_string()
-        };
-        RegistryError::ServerUnreachable { url: url.to_owned(), detail }
+    fn unreachable(&self, url: &str, error: &reqwest::Error, attempts: u32) -> RegistryError {
+        if error.is_timeout() {
+            let noun = if attempts == 1 { "attempt" } else { "attempts" };
+            return RegistryError::ServerTimedOut {
+                url: url.to_owned(),
+                detail: format!("{attempts} {noun}, the last one timed out"),
+            };
+        }
+        RegistryError::ServerUnreachable { url: url.to_owned(), detail: error.to_string() }
     }
 
     fn error_from_response(
@@ -244,7 +308,14 @@ impl HttpRegistry {
         subject: &Subject<'_>,
     ) -> RegistryError {
         if status >= 500 {
-            return RegistryError::ServerFailed { url: url.to_owned(), status, request_id };
+            // Only a failed firmware move carries a message for people; other 5xx bodies are
+            // generic and the detail is in the server's log under the request ID.
+            return match serde_json::from_slice::<ErrorBody>(bytes) {
+                Ok(body) if body.code == "firmware_move_failed" => {
+                    RegistryError::Rejected { status, code: body.code, message: body.message }
+                }
+                _ => RegistryError::ServerFailed { url: url.to_owned(), status, request_id },
+            };
         }
         let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or_else(|_| ErrorBody {
             code: format!("http_{status}"),
@@ -254,9 +325,9 @@ impl HttpRegistry {
         });
 
         match (status, body.code.as_str()) {
-            (401 | 403 | 429, _) => {
-                RegistryError::NotAuthorised { url: url.to_owned(), detail: body.message }
-            }
+            (401, _) => RegistryError::NotAuthorised { url: url.to_owned(), detail: body.message },
+            (403, _) => RegistryError::Forbidden { url: url.to_owned(), detail: body.message },
+            (429, _) => RegistryError::TooManyAttempts { url: url.to_owned(), detail: body.message },
             (_, "registration_not_found") if subject.node_id.is_some() => {
                 RegistryError::NotFound { node_id: subject.node_id.cloned().expect("checked above") }
             }
@@ -442,5 +513,24 @@ impl Registry for HttpRegistry {
         call.query = wire::audit_query_to_params(query);
         let response: AuditResponse = self.call(call)?;
         Ok(response.entries)
+    }
+
+    fn server_info(&self) -> Result<Option<ServerInfo>, RegistryError> {
+        let mut cached = self.server_info.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cached.is_none() {
+            *cached = Some(self.call(Call::new(Method::GET, "/info", Subject::default()))?);
+        }
+        Ok(cached.clone())
+    }
+
+    fn check_permissions(&self, needed: &[Permission]) -> Result<(), RegistryError> {
+        let info = self.server_info()?.expect("an HTTP registry always has server facts");
+        match needed.iter().find(|permission| !info.role.allows(**permission)) {
+            Some(permission) => Err(RegistryError::Forbidden {
+                url: self.base_url.clone(),
+                detail: permission.refusal(&info.operator, info.role),
+            }),
+            None => Ok(()),
+        }
     }
 }

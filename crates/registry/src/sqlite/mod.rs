@@ -119,6 +119,35 @@ impl SqliteRegistry {
         }
     }
 
+    /// Issues a new download ID and calls `before_commit` with the old and the new one inside
+    /// the transaction, so that a step that must happen with the rotation (the registry server
+    /// moves the firmware folder) rolls the rotation back when it fails.
+    pub fn rotate_download_id_then(
+        &self,
+        node_id: &NodeId,
+        before_commit: impl FnOnce(&DownloadId, &DownloadId) -> Result<(), RegistryError>,
+    ) -> Result<DownloadId, RegistryError> {
+        let download_id = self.with_write(|transaction| {
+            let old = self.get_in(transaction, node_id)?.download_id;
+            let (_, download_id) = self.insert_with_fresh_ids(|_, download_id| {
+                transaction.execute(
+                    "UPDATE node_registrations SET download_id = ?1 WHERE node_id = ?2",
+                    [download_id.as_str(), node_id.as_str()],
+                )
+            })?;
+            self.audit(
+                transaction,
+                AuditAction::RotateDownloadId,
+                Some(node_id),
+                Some(json!({ "old": old, "new": download_id })),
+            )?;
+            before_commit(&old, &download_id)?;
+            Ok(download_id)
+        })?;
+        tracing::info!(%node_id, %download_id, "rotated download ID");
+        Ok(download_id)
+    }
+
     /// Sets the lease length of reservations that ask for none.
     pub fn with_default_lease_seconds(mut self, seconds: u32) -> SqliteRegistry {
         self.default_lease_seconds = seconds;
@@ -470,24 +499,7 @@ impl Registry for SqliteRegistry {
     }
 
     fn rotate_download_id(&self, node_id: &NodeId) -> Result<DownloadId, RegistryError> {
-        let download_id = self.with_write(|transaction| {
-            let old = self.get_in(transaction, node_id)?.download_id;
-            let (_, download_id) = self.insert_with_fresh_ids(|_, download_id| {
-                transaction.execute(
-                    "UPDATE node_registrations SET download_id = ?1 WHERE node_id = ?2",
-                    [download_id.as_str(), node_id.as_str()],
-                )
-            })?;
-            self.audit(
-                transaction,
-                AuditAction::RotateDownloadId,
-                Some(node_id),
-                Some(json!({ "old": old, "new": download_id })),
-            )?;
-            Ok(download_id)
-        })?;
-        tracing::info!(%node_id, %download_id, "rotated download ID");
-        Ok(download_id)
+        self.rotate_download_id_then(node_id, |_, _| Ok(()))
     }
 
     fn set_metadata(
