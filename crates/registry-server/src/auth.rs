@@ -29,7 +29,7 @@ pub async fn require(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let address = client_address(&request);
+    let address = client_address(&request, &state.settings.trusted_proxies);
     if let Some(retry_after_seconds) = state.limiter.blocked_for(address) {
         return ApiError::TooManyAttempts { retry_after_seconds }.into_response();
     }
@@ -69,11 +69,30 @@ pub fn bearer_token(request: &Request) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
 }
 
-/// Returns the peer's IP address. Behind a reverse proxy every request has the proxy's address,
-/// so the slow-down then applies to all clients together.
-fn client_address(request: &Request) -> Option<IpAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
+/// Returns the address to count failed sign-ins against: the peer's, or, when the peer is a
+/// trusted proxy, the client that `X-Forwarded-For` names. Proxies append the address they
+/// received from, so the entry nearest the end that is not itself a trusted proxy is the
+/// first one no trusted party vouches for; entries before it may be forged by the client.
+fn client_address(request: &Request, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())?;
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all(FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|text| text.split(','))
+        .map(|entry| entry.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    let client = forwarded.into_iter().rev().find(|address| !trusted_proxies.contains(address));
+    Some(client.unwrap_or(peer))
 }
+
+/// The header a reverse proxy adds with the address it received a request from.
+const FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// Failures an address may make before it is slowed down.
 const FREE_FAILURES: u32 = 5;
@@ -181,6 +200,33 @@ mod tests {
 
     fn address(last: u8) -> Option<IpAddr> {
         Some(IpAddr::from([127, 0, 0, last]))
+    }
+
+    fn request_from(peer: [u8; 4], forwarded_for: &[&str]) -> Request {
+        let mut builder = axum::http::Request::builder();
+        for value in forwarded_for {
+            builder = builder.header(FORWARDED_FOR, *value);
+        }
+        let mut request = builder.body(axum::body::Body::empty()).unwrap();
+        request.extensions_mut().insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+        request
+    }
+
+    #[test]
+    fn forwarded_for_believed_only_from_trusted_proxy() {
+        let proxy = IpAddr::from([10, 0, 0, 2]);
+        let cases: [([u8; 4], &[&str], [u8; 4]); 6] = [
+            ([10, 0, 0, 2], &["192.0.2.7"], [192, 0, 2, 7]),
+            ([10, 0, 0, 2], &["198.51.100.1, 192.0.2.7"], [192, 0, 2, 7]),
+            ([10, 0, 0, 2], &["192.0.2.7, 10.0.0.2"], [192, 0, 2, 7]),
+            ([10, 0, 0, 2], &[], [10, 0, 0, 2]),
+            ([10, 0, 0, 2], &["not an address"], [10, 0, 0, 2]),
+            ([192, 0, 2, 9], &["192.0.2.7"], [192, 0, 2, 9]),
+        ];
+        for (peer, header, expected) in cases {
+            let address = client_address(&request_from(peer, header), &[proxy]);
+            assert_eq!(address, Some(IpAddr::from(expected)), "peer {peer:?} header {header:?}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The server's configuration: one clap struct, read from flags or environment variables.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use registry::{DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MAX_MINT_COUNT};
@@ -52,6 +52,32 @@ pub struct ServerOptions {
     #[arg(long, env = "NODE_FACTORY_MAX_BATCH", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_MINT_COUNT)))]
     pub max_batch: u32,
+
+    /// A PEM file with the server's TLS certificate chain. With --tls-key the server speaks
+    /// HTTPS only, so operator and OTA tokens never cross the network in clear.
+    #[arg(long, env = "NODE_FACTORY_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// A PEM file with the private key of --tls-cert.
+    #[arg(long, env = "NODE_FACTORY_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// The IP address of a reverse proxy in front of the server; repeat for several. Only for
+    /// requests from these addresses is X-Forwarded-For believed, when slowing down an
+    /// address after failed sign-ins.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS")]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// The most connections open at once; further clients wait until one closes.
+    #[arg(long, env = "NODE_FACTORY_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+
+    /// How long, in seconds, a client has for the TLS handshake and for each request's
+    /// headers, after which its connection is closed.
+    #[arg(long, env = "NODE_FACTORY_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout_seconds: u64,
 }
 
 impl ServeConfig {
@@ -68,6 +94,11 @@ impl Default for ServerOptions {
             lease_seconds: DEFAULT_LEASE_SECONDS,
             body_limit_bytes: 8 * 1024 * 1024,
             max_batch: 10_000,
+            tls_cert: None,
+            tls_key: None,
+            trusted_proxies: Vec::new(),
+            max_connections: 512,
+            header_timeout_seconds: 10,
         }
     }
 }

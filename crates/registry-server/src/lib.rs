@@ -7,6 +7,7 @@
 mod auth;
 pub mod cli;
 mod config;
+mod connections;
 mod context;
 mod error;
 mod extract;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use factory_core::OperatorToken;
 
 use crate::ServeConfig;
+use crate::connections::{self, ConnectionSettings, load_tls};
 use crate::operators::FIRST_ADMIN_NAME;
 use crate::routes::app;
 use crate::state::AppState;
@@ -19,12 +20,23 @@ pub struct BoundServer {
     listener: tokio::net::TcpListener,
     state: AppState,
     first_admin: Option<OperatorToken>,
+    connections: ConnectionSettings,
 }
 
 impl BoundServer {
     /// Opens and migrates the registry, creates the first admin on a database that never had
     /// an operator, and binds the listening socket.
     pub async fn bind(config: &ServeConfig) -> anyhow::Result<BoundServer> {
+        let tls = match (&config.options.tls_cert, &config.options.tls_key) {
+            (Some(certificate), Some(key)) => Some(load_tls(certificate, key)?),
+            (None, None) => None,
+            _ => anyhow::bail!("give both --tls-cert and --tls-key to serve HTTPS"),
+        };
+        let connections = ConnectionSettings {
+            tls,
+            header_timeout: Duration::from_secs(config.options.header_timeout_seconds),
+            max_connections: config.options.max_connections as usize,
+        };
         let state = AppState::open(config)?;
         let first_admin = state.operators.create_first_admin()?;
 
@@ -42,11 +54,28 @@ impl BoundServer {
         if config.options.bind.ip().is_unspecified() {
             tracing::warn!(bind = %config.options.bind, "listening on every network interface");
         }
-        Ok(BoundServer { listener, state, first_admin })
+        Ok(BoundServer { listener, state, first_admin, connections })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound socket has an address")
+    }
+
+    /// Returns the URL of this server as bound: `https://` with TLS, else `http://`.
+    pub fn url(&self) -> String {
+        let scheme = if self.connections.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.local_addr())
+    }
+
+    /// Returns a warning when tokens would cross a network in clear: the server listens
+    /// beyond this computer without TLS.
+    pub fn plaintext_warning(&self) -> Option<String> {
+        let address = self.local_addr();
+        (self.connections.tls.is_none() && !address.ip().is_loopback()).then(|| {
+            format!(
+                "the server listens on {address} without TLS, so operator and OTA tokens cross the network in clear; give --tls-cert and --tls-key, or bind 127.0.0.1 behind a TLS proxy"
+            )
+        })
     }
 
     /// Returns the token of the admin created by this start, when the database had no operator.
@@ -59,10 +88,8 @@ impl BoundServer {
         let address = self.local_addr();
         tracing::info!(%address, database = %self.state.registry.path().display(), "registry server started");
         let checkpointer = tokio::spawn(checkpoint_regularly(self.state.registry.path().to_owned()));
-        let service = app(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
+        connections::serve(self.listener, app(self.state), self.connections, shutdown).await;
         checkpointer.abort();
-        served.context("the server failed")?;
         tracing::info!(%address, "registry server stopped");
         Ok(())
     }
@@ -109,7 +136,11 @@ pub async fn serve_async(config: ServeConfig) -> anyhow::Result<()> {
         );
         println!("{}", token.expose_secret());
     }
-    println!("registry server listening on http://{}", server.local_addr());
+    if let Some(warning) = server.plaintext_warning() {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
+    println!("registry server listening on {}", server.url());
     server.run(shutdown_signal()).await
 }
 

@@ -19,6 +19,8 @@ pub struct Settings {
     pub max_batch: u32,
     pub default_lease_seconds: u32,
     pub body_limit_bytes: usize,
+    /// Peers whose X-Forwarded-For header names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone)]
@@ -32,9 +34,10 @@ pub struct AppState {
 impl AppState {
     /// Opens (and migrates) the registry file named in the configuration.
     pub fn open(config: &crate::ServeConfig) -> anyhow::Result<AppState> {
+        let scheme = if config.options.tls_cert.is_some() { "https" } else { "http" };
         let public_url = match &config.public_url {
             Some(url) => factory_core::validate_public_url(url)?,
-            None => format!("http://{}", config.options.bind),
+            None => format!("{scheme}://{}", config.options.bind),
         };
         let registry =
             SqliteRegistry::open(&config.database)?.with_default_lease_seconds(config.options.lease_seconds);
@@ -70,6 +73,7 @@ fn settings_from(config: &ServeConfig, public_url: String) -> Settings {
         max_batch: config.options.max_batch,
         default_lease_seconds: config.options.lease_seconds,
         body_limit_bytes: config.options.body_limit_bytes,
+        trusted_proxies: config.options.trusted_proxies.clone(),
     }
 }
 

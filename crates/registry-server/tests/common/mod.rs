@@ -17,6 +17,8 @@ pub struct TestServer {
     pub folder: TempDir,
     pub database: PathBuf,
     pub address: SocketAddr,
+    /// `http://` or, with TLS, `https://` and the address.
+    pub base_url: String,
     pub admin: OperatorToken,
     pub technician: OperatorToken,
     pub support: OperatorToken,
@@ -46,7 +48,7 @@ impl TestServer {
                 tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
             runtime.block_on(async move {
                 let server = BoundServer::bind(&config).await.unwrap();
-                address_sender.send(server.local_addr()).unwrap();
+                address_sender.send((server.local_addr(), server.url())).unwrap();
                 server
                     .run(async {
                         stopped.await.ok();
@@ -55,12 +57,13 @@ impl TestServer {
                     .unwrap();
             });
         });
-        let address = address_receiver.recv().expect("the server starts");
+        let (address, base_url) = address_receiver.recv().expect("the server starts");
 
         TestServer {
             folder,
             database,
             address,
+            base_url,
             admin: operators.admin,
             technician: operators.technician,
             support: operators.support,
@@ -70,7 +73,7 @@ impl TestServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.address)
+        self.base_url.clone()
     }
 
     pub fn registry(&self, token: &OperatorToken) -> HttpRegistry {
