@@ -12,31 +12,36 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 
-/// The longest request ID accepted from a client.
+/// The longest client request ID that is logged.
 const MAX_REQUEST_ID_LENGTH: usize = 64;
 
-/// A request's ID: the client's `x-request-id` when it is short and plain, so a bench can
-/// match its own log to the server's, or else a new random one.
+/// The longest request path that is logged in full.
+const MAX_LOGGED_PATH: usize = 64;
+
+/// A request's ID, always made by this server, so that the audit log's request IDs are unique
+/// and no client can plant one that points at another request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId(pub String);
 
-/// Gives each request an ID and a span that carries it, logs the outcome, and returns the ID
-/// in the response's `x-request-id` header.
+/// Gives each request a new ID and a span that carries it, logs the outcome, and returns the
+/// ID in the response's `x-request-id` header. A short, plain `x-request-id` that the client
+/// sent is logged as `client_request_id`, so a bench can match its own log to the server's.
 pub async fn track(mut request: Request, next: Next) -> Response {
-    let request_id = request
+    let request_id = uuid::Uuid::new_v4().simple().to_string();
+    let client_request_id = request
         .headers()
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .filter(|text| is_plain_request_id(text))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        .map(str::to_owned);
     request.extensions_mut().insert(RequestId(request_id.clone()));
 
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
+        client_request_id = client_request_id.as_deref(),
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %truncate_path(request.uri().path()),
         operator = tracing::field::Empty,
     );
     let started = Instant::now();
@@ -49,6 +54,13 @@ pub async fn track(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+fn truncate_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if path.len() <= MAX_LOGGED_PATH {
+        return path.into();
+    }
+    factory_core::truncate_for_message(path).into()
 }
 
 fn is_plain_request_id(text: &str) -> bool {

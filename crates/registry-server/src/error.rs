@@ -44,6 +44,9 @@ pub enum ApiError {
     )]
     TooManyAttempts { retry_after_seconds: u64 },
 
+    #[error("the request URI is longer than {limit} bytes; send long values in a JSON body")]
+    UriTooLong { limit: usize },
+
     #[error("no API route has this path; the OpenAPI document at /api/v1/openapi.json lists the routes")]
     RouteNotFound,
 
@@ -80,6 +83,7 @@ impl ApiError {
             ApiError::Operator(OperatorError::InvalidName { .. }) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Operator(OperatorError::NameTaken { .. }) => StatusCode::CONFLICT,
             ApiError::Operator(OperatorError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            ApiError::Operator(OperatorError::LastAdmin { .. }) => StatusCode::CONFLICT,
             ApiError::Operator(OperatorError::Database(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::MalformedJson { .. } => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -91,6 +95,7 @@ impl ApiError {
                 StatusCode::NOT_FOUND
             }
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::LegacyNodeCreation => StatusCode::NOT_IMPLEMENTED,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,6 +108,7 @@ impl ApiError {
             ApiError::Operator(OperatorError::InvalidName { .. }) => "invalid_input",
             ApiError::Operator(OperatorError::NameTaken { .. }) => "conflict",
             ApiError::Operator(OperatorError::NotFound { .. }) => "operator_not_found",
+            ApiError::Operator(OperatorError::LastAdmin { .. }) => "last_admin",
             ApiError::Operator(OperatorError::Database(_)) => "database_failed",
             ApiError::MalformedJson { .. } => "malformed_json",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -113,6 +119,7 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => "too_many_attempts",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UriTooLong { .. } => "uri_too_long",
             ApiError::OtaRefused => "not_found",
             ApiError::FirmwareNotPublished { .. } => "firmware_not_published",
             ApiError::LegacyNodeCreation => "not_implemented",

@@ -11,8 +11,8 @@ use registry::wire::{
     MetadataRequest, MintResponse, OtaTokenResponse, ProvisionedRequest, ReleaseRequest,
 };
 use registry::{
-    FlashOutcome, FlashRecord, MintRequest, NewFlashRecord, RegistrationPage, Registry, Reservation,
-    ReserveRequest, ServerInfo, StatusCounts, wire,
+    FlashOutcome, FlashRecord, MintRequest, NewFlashRecord, RegistrationPage, Registry, RegistryError,
+    Reservation, ReserveRequest, ServerInfo, StatusCounts, wire,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +31,17 @@ pub async fn mint(
     State(state): State<AppState>,
     actor: Actor,
     headers: HeaderMap,
-    JsonBody(mut request): JsonBody<MintRequest>,
+    body: Result<JsonBody<MintRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<MintResponse>), ApiError> {
+    let max_batch = state.settings.max_batch;
+    let count_range = || format!("give a whole number from 1 to {max_batch}, this server's largest batch");
+    let mut request = match body {
+        Ok(JsonBody(request)) => request,
+        Err(ApiError::Registry(RegistryError::InvalidInput { field, .. })) if field == "count" => {
+            return Err(ApiError::invalid("count", count_range()));
+        }
+        Err(error) => return Err(error),
+    };
     let header_key = match headers.get(IDEMPOTENCY_KEY_HEADER) {
         Some(value) => {
             let key = value
@@ -53,14 +62,10 @@ pub async fn mint(
         (header, body) => header.or(body),
     };
 
-    let max_batch = state.settings.max_batch;
-    if request.count > max_batch {
+    if request.count == 0 || request.count > max_batch {
         return Err(ApiError::invalid(
             "count",
-            format!(
-                "{} is more than this server's maximum batch of {max_batch}; split the batch",
-                request.count
-            ),
+            format!("{} is out of range; {}", request.count, count_range()),
         ));
     }
 

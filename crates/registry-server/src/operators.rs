@@ -47,6 +47,11 @@ pub enum OperatorError {
     #[error("no active operator is named {name}; `operators list` shows the active operators")]
     NotFound { name: String },
 
+    #[error(
+        "{name} is the last active admin, and without one nobody can manage operators; add another admin first, then revoke {name}"
+    )]
+    LastAdmin { name: String },
+
     #[error("registry database failed: {0}")]
     Database(#[from] rusqlite::Error),
 }
@@ -101,9 +106,26 @@ impl OperatorStore {
         Ok(token)
     }
 
+    /// Revokes an active operator. The last active admin is never revoked, so that someone
+    /// can always manage operators through the API.
     pub fn revoke(&self, actor: &AuditContext, name: &str) -> Result<(), OperatorError> {
         let mut connection = self.lock();
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let role: Option<String> = transaction
+            .query_row("SELECT role FROM operators WHERE name = ?1 AND revoked_at IS NULL", [name], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        if role.as_deref() == Some(Role::Admin.as_str()) {
+            let admins: i64 = transaction.query_row(
+                "SELECT count(*) FROM operators WHERE role = 'admin' AND revoked_at IS NULL",
+                [],
+                |row| row.get(0),
+            )?;
+            if admins <= 1 {
+                return Err(OperatorError::LastAdmin { name: name.to_owned() });
+            }
+        }
         let changed = transaction.execute(
             "UPDATE operators SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL",
             params![Utc::now().timestamp_millis(), name],
@@ -253,6 +275,23 @@ mod tests {
         }
         let unknown = operators_revoke(&database, "nobody").unwrap_err();
         assert!(unknown.to_string().contains("no active operator"), "{unknown}");
+    }
+
+    #[test]
+    fn last_admin_is_not_revoked() {
+        let folder = tempfile::TempDir::new().unwrap();
+        let database = folder.path().join("registry.sqlite3");
+        operators_add(&database, "ada", Role::Admin).unwrap();
+        operators_add(&database, "tom", Role::Technician).unwrap();
+
+        let error = operators_revoke(&database, "ada").unwrap_err();
+        assert!(error.to_string().contains("last active admin"), "{error}");
+        assert_eq!(operators_list(&database).unwrap().len(), 2);
+
+        operators_add(&database, "bea", Role::Admin).unwrap();
+        operators_revoke(&database, "ada").unwrap();
+        assert!(operators_revoke(&database, "bea").is_err(), "bea is now the last admin");
+        operators_revoke(&database, "tom").unwrap();
     }
 
     #[test]

@@ -356,6 +356,22 @@ pub fn routes() -> Vec<RouteSpec> {
     ]
 }
 
+/// The longest request URI answered normally. hyper itself answers 414 without a body only
+/// from about 64 KiB on, so a JSON body for the range in between comes from here.
+const MAX_URI_LENGTH: usize = 8 * 1024;
+
+async fn reject_long_uri(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let length = request.uri().path_and_query().map_or(0, |uri| uri.as_str().len());
+    if length > MAX_URI_LENGTH {
+        return ApiError::UriTooLong { limit: MAX_URI_LENGTH }.into_response();
+    }
+    next.run(request).await
+}
+
 /// Builds the whole HTTP application. Tests call it in-process; [`crate::serve`] serves it.
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
@@ -372,6 +388,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(middleware::from_fn(reject_long_uri))
         .layer(middleware::from_fn(context::track))
         .with_state(state)
 }

@@ -85,7 +85,7 @@ fn bad_input_gets_4xx_and_server_keeps_serving() {
             case("count over batch limit", M::POST, mint, r#"{"count": 10001}"#, 422, "invalid_input"),
             "count",
         ),
-        with_field(case("missing count", M::POST, mint, r#"{}"#, 422, "invalid_input"), "body"),
+        with_field(case("missing count", M::POST, mint, r#"{}"#, 422, "invalid_input"), "count"),
         with_field(
             case(
                 "unknown chip",
@@ -207,6 +207,95 @@ fn bad_input_gets_4xx_and_server_keeps_serving() {
             ),
             "room_id",
         ),
+        with_field(
+            case("unknown field", M::POST, mint, r#"{"count": 1, "colour": "red"}"#, 422, "invalid_input"),
+            "colour",
+        ),
+        with_field(
+            case("array body", M::POST, mint, r#"[1, null, "none", null]"#, 422, "invalid_input"),
+            "body",
+        ),
+        with_field(
+            case(
+                "oversized metadata",
+                M::POST,
+                mint,
+                &format!(
+                    r#"{{"count": 1, "metadata": {{"same": {{"note": "{}"}}}}}}"#,
+                    "x".repeat(20 * 1024)
+                ),
+                422,
+                "invalid_input",
+            ),
+            "metadata.same",
+        ),
+        with_field(
+            case(
+                "repeated parameter",
+                M::GET,
+                "/api/v1/registrations?status=available&status=assigned",
+                "",
+                422,
+                "invalid_input",
+            ),
+            "status",
+        ),
+        with_field(
+            case(
+                "offset beyond i64",
+                M::GET,
+                "/api/v1/registrations?offset=9223372036854775808",
+                "",
+                422,
+                "invalid_input",
+            ),
+            "offset",
+        ),
+        with_field(
+            case("negative before_id", M::GET, "/api/v1/audit?before_id=-1", "", 422, "invalid_input"),
+            "before_id",
+        ),
+        with_field(
+            case(
+                "traversal in house slug",
+                M::PUT,
+                "/api/v1/registrations/zzzzzzzzzzzzzzzz/assignment",
+                r#"{"house_slug": "../../etc"}"#,
+                422,
+                "invalid_input",
+            ),
+            "house_slug",
+        ),
+        with_field(
+            case(
+                "negative room",
+                M::PUT,
+                "/api/v1/registrations/zzzzzzzzzzzzzzzz/assignment",
+                r#"{"room_id": -4}"#,
+                422,
+                "invalid_input",
+            ),
+            "room_id",
+        ),
+        with_field(
+            case(
+                "misspelt assignment field",
+                M::PUT,
+                "/api/v1/registrations/zzzzzzzzzzzzzzzz/assignment",
+                r#"{"house_slg": "maple-12"}"#,
+                422,
+                "invalid_input",
+            ),
+            "house_slg",
+        ),
+        case(
+            "long URI",
+            M::GET,
+            &format!("/api/v1/registrations?search={}", "x".repeat(16 * 1024)),
+            "",
+            414,
+            "uri_too_long",
+        ),
         case(
             "unknown node",
             M::GET,
@@ -236,6 +325,11 @@ fn bad_input_gets_4xx_and_server_keeps_serving() {
         if let Some(field) = case.field {
             assert_eq!(body["field"], field, "{}: {body}", case.label);
         }
+        let message = body["message"].as_str().unwrap_or_default();
+        for leak in ["expected u32", "struct MintRequest", "expected one of `"] {
+            assert!(!message.contains(leak), "{}: serde wording in {message}", case.label);
+        }
+        assert!(message.len() < 400, "{}: {} characters", case.label, message.len());
     }
 
     let over_limit = client
@@ -250,6 +344,22 @@ fn bad_input_gets_4xx_and_server_keeps_serving() {
         over_limit["message"].as_str().unwrap().contains("10000"),
         "the batch maximum is stated: {over_limit}"
     );
+    for count in ["0", "99999999999", "\"ten\""] {
+        let body = client
+            .post(format!("{}{mint}", server.url()))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"count": {count}}}"#))
+            .send()
+            .unwrap()
+            .json::<Value>()
+            .unwrap();
+        let message = body["message"].as_str().unwrap();
+        assert!(
+            message.contains("from 1 to 10000"),
+            "count {count}: the server's maximum is stated: {message}"
+        );
+    }
 
     let counts = client
         .get(format!("{}/api/v1/registrations/counts", server.url()))
@@ -316,4 +426,42 @@ fn server_failure_body_is_generic() {
     });
     assert_eq!(error.unwrap_err().code(), "server_failed");
     assert_eq!(registry.counts().unwrap().total, 0, "reads still work");
+}
+
+#[test]
+fn provisioning_time_must_be_plausible() {
+    let server = TestServer::start();
+    let registry = server.registry(&server.admin);
+    let node_id = registry
+        .mint_batch(&registry::MintRequest {
+            count: 1,
+            target_chip: None,
+            metadata: registry::NodeMetadata::None,
+            idempotency_key: None,
+        })
+        .unwrap()
+        .remove(0)
+        .registration
+        .node_id;
+
+    for at in ["1970-01-01T00:00:00Z", "2999-01-01T00:00:00Z"] {
+        let response = Client::new()
+            .post(format!("{}/api/v1/registrations/{node_id}/provisioned", server.url()))
+            .bearer_auth(server.admin.expose_secret())
+            .json(&serde_json::json!({ "at": at }))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 422, "{at}");
+        assert_eq!(response.json::<Value>().unwrap()["field"], "at", "{at}");
+    }
+    assert_eq!(registry.get(&node_id).unwrap().provisioned_at, None);
+
+    let long_id = "a".repeat(5000);
+    let response = Client::new()
+        .get(format!("{}/api/v1/registrations/{long_id}", server.url()))
+        .bearer_auth(server.admin.expose_secret())
+        .send()
+        .unwrap();
+    let body = response.json::<Value>().unwrap();
+    assert!(body["message"].as_str().unwrap().len() < 300, "the echoed ID is cut: {body}");
 }

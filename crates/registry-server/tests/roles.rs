@@ -167,27 +167,47 @@ async fn repeated_failures_are_slowed_down() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn request_id_is_returned_and_echoed() {
+async fn request_id_is_made_by_server() {
+    let folder = TempDir::new().unwrap();
+    let (state, operators) = common::in_process_state(&folder, |_| {});
+    let registry = state.registry.clone();
+    let router = app(state);
+    let mint = routes().into_iter().find(|spec| spec.operation_id == "mint_batch").unwrap();
+
+    let mut request = request_for(&mint, "POST", Some(operators.admin.expose_secret()), fresh_address());
+    *request.body_mut() = Body::from(r#"{"count": 1}"#);
+    request.headers_mut().insert("x-request-id", "bench-3.req-0042".parse().unwrap());
+    let response = router.clone().oneshot(request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let returned = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    assert_eq!(returned.len(), 32, "{returned}");
+    assert_ne!(returned, "bench-3.req-0042", "a client cannot choose the request ID");
+    let entries = tokio::task::spawn_blocking(move || {
+        use registry::Registry;
+        registry.audit_log(&registry::AuditQuery::default()).unwrap()
+    })
+    .await
+    .unwrap();
+    let mint_entry = entries.iter().find(|entry| entry.action == "mint").unwrap();
+    assert_eq!(
+        mint_entry.request_id.as_deref(),
+        Some(returned.as_str()),
+        "the audit log has the server's ID"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn last_admin_revoke_is_conflict() {
     let folder = TempDir::new().unwrap();
     let (state, operators) = common::in_process_state(&folder, |_| {});
     let router = app(state);
-    let counts = routes().into_iter().find(|spec| spec.operation_id == "count_registrations").unwrap();
+    let revoke = routes().into_iter().find(|spec| spec.operation_id == "revoke_operator").unwrap();
 
-    let generated = router
-        .clone()
-        .oneshot(request_for(&counts, "GET", Some(operators.admin.expose_secret()), fresh_address()))
-        .await
-        .unwrap();
-    let generated_id = generated.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
-    assert_eq!(generated_id.len(), 32);
+    let mut request = request_for(&revoke, "DELETE", Some(operators.admin.expose_secret()), fresh_address());
+    *request.uri_mut() = "/api/v1/operators/ada".parse().unwrap();
+    let response = router.oneshot(request).await.unwrap();
 
-    let mut request = request_for(&counts, "GET", Some(operators.admin.expose_secret()), fresh_address());
-    request.headers_mut().insert("x-request-id", "bench-3.req-0042".parse().unwrap());
-    let echoed = router.clone().oneshot(request).await.unwrap();
-    assert_eq!(echoed.headers().get("x-request-id").unwrap(), "bench-3.req-0042");
-
-    let mut request = request_for(&counts, "GET", Some(operators.admin.expose_secret()), fresh_address());
-    request.headers_mut().insert("x-request-id", "has space or \"quotes\"".parse().unwrap());
-    let replaced = router.oneshot(request).await.unwrap();
-    assert_ne!(replaced.headers().get("x-request-id").unwrap(), "has space or \"quotes\"");
+    assert_eq!(response.status(), StatusCode::CONFLICT);
+    assert_eq!(body_code(response).await, "last_admin");
 }
