@@ -44,7 +44,8 @@ struct GlobalArgs {
     #[arg(long, global = true, env = "NODE_FACTORY_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
 
-    /// Log more on stderr: -v for warnings and milestones, -vv for protocol detail.
+    /// Log more on stderr: -v for milestones, -vv for detail such as each registry server
+    /// request and the serial protocol.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 }
@@ -86,8 +87,13 @@ impl GlobalArgs {
     fn open_registry(&self, access: RegistryAccess) -> Result<Box<dyn Registry>, Failure> {
         let path = self.registry.clone().unwrap_or_else(bench::default_registry_path);
         if let Some(url) = path.to_str().filter(|text| server_commands::is_server_url(text)) {
-            let token = server_commands::operator_token_from_env()?;
-            return Ok(registry::open_registry(url, token)?);
+            let Some(token) = server_commands::operator_token_from_env()? else {
+                return Err(Failure::invalid(format!(
+                    "set {} to your operator token to use the registry server at {url}; an admin creates one with `node-factory operators add NAME --role ROLE` on the server",
+                    server_commands::TOKEN_VARIABLE
+                )));
+            };
+            return Ok(registry::open_registry(url, Some(token))?);
         }
         let registry = match access {
             RegistryAccess::CreateIfMissing => SqliteRegistry::open(&path)?,

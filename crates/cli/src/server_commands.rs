@@ -44,9 +44,14 @@ pub struct AuditArgs {
 pub fn operator_token_from_env() -> Result<Option<OperatorToken>, Failure> {
     match std::env::var(TOKEN_VARIABLE) {
         Ok(text) if !text.trim().is_empty() => OperatorToken::parse(text.trim()).map(Some).map_err(|_| {
+            let prefix = OperatorToken::PREFIX;
+            let problem = if text.trim().starts_with(prefix) {
+                format!("it starts with {prefix} but has the wrong length or characters")
+            } else {
+                format!("it does not start with {prefix}")
+            };
             Failure::invalid(format!(
-                "{TOKEN_VARIABLE} does not hold an operator token; it should start with {}",
-                OperatorToken::PREFIX
+                "{TOKEN_VARIABLE} is not a valid operator token: {problem}; an operator token is {prefix} followed by 43 letters, digits, '-' or '_', so copy the whole token an admin gave you"
             ))
         }),
         _ => Ok(None),
@@ -64,7 +69,7 @@ fn registry_file(global: &GlobalArgs) -> Result<std::path::PathBuf, Failure> {
     let path = global.registry.clone().unwrap_or_else(bench::default_registry_path);
     if path.to_str().is_some_and(is_server_url) {
         return Err(Failure::invalid(format!(
-            "--registry is the server URL {}; this command works on the server's SQLite file, so give its path",
+            "--registry is the server URL {}; this command works on the server's SQLite file, so run it on the server with --registry set to that file (an admin can also use GET, POST and DELETE /api/v1/operators with an admin token)",
             path.display()
         )));
     }

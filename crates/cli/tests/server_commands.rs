@@ -63,9 +63,44 @@ fn serve_operators_and_audit_over_url() {
         "{audit}"
     );
 
-    assert_eq!(without_token.status.code(), Some(1));
+    assert_eq!(without_token.status.code(), Some(2), "a missing token is a setting to fix");
     assert!(String::from_utf8_lossy(&without_token.stderr).contains("operator token"));
 
     let by_file = run(&["--registry", database, "audit", "--limit", "10"], None);
     assert!(String::from_utf8_lossy(&by_file.stdout).contains("operator_add"), "the file has the same log");
+}
+
+#[test]
+fn operator_token_messages() {
+    let url = "http://127.0.0.1:9";
+    let missing = run(&["--registry", url, "list"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("set NODE_FACTORY_TOKEN to your operator token")
+    );
+
+    let bogus = run(&["--registry", url, "list"], Some("ulop_bogus"));
+    assert_eq!(bogus.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&bogus.stderr);
+    assert!(message.contains("wrong length"), "{message}");
+    assert!(!message.contains("should start with"), "{message}");
+
+    let folder = tempfile::TempDir::new().unwrap();
+    let database = folder.path().join("registry.sqlite3");
+    let bad_name = run(
+        &["--registry", database.to_str().unwrap(), "operators", "add", "bad name", "--role", "support"],
+        None,
+    );
+    assert_eq!(bad_name.status.code(), Some(2), "{}", String::from_utf8_lossy(&bad_name.stderr));
+
+    let added =
+        run(&["--registry", database.to_str().unwrap(), "operators", "add", "ada", "--role", "admin"], None);
+    assert!(
+        String::from_utf8_lossy(&added.stdout).trim().starts_with("ulop_"),
+        "only the token is on stdout"
+    );
+    assert!(String::from_utf8_lossy(&added.stderr).contains("Added operator ada"));
+    let last_admin = run(&["--registry", database.to_str().unwrap(), "operators", "revoke", "ada"], None);
+    assert!(!last_admin.status.success());
+    assert!(String::from_utf8_lossy(&last_admin.stderr).contains("last active admin"));
 }

@@ -210,9 +210,18 @@ impl HttpRegistry {
 
     fn call<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, RegistryError> {
         let url = self.api_url(&call.path);
+        let started = Instant::now();
         let response = self.send_with_retries(&call, &url)?;
         let status = response.status();
         let request_id = header_text(&response, REQUEST_ID_HEADER);
+        tracing::debug!(
+            method = %call.method,
+            url,
+            status = status.as_u16(),
+            request_id = request_id.as_deref().unwrap_or(""),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "registry server request"
+        );
         let bytes = response.bytes().map_err(|error| self.unreachable(&url, &error, 1))?;
 
         if status.is_success() {
