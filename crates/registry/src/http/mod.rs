@@ -305,7 +305,16 @@ impl HttpRegistry {
                 detail: format!("{attempts} {noun}, the last one timed out"),
             };
         }
-        RegistryError::ServerUnreachable { url: url.to_owned(), detail: error.to_string() }
+        // reqwest's own message is generic ("error sending request"); the cause, such as a
+        // refused connection or an untrusted certificate, is further down the chain.
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            detail.push_str(": ");
+            detail.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        RegistryError::ServerUnreachable { url: url.to_owned(), detail }
     }
 
     fn error_from_response(
