@@ -29,7 +29,7 @@ use tower::ServiceExt;
 /// How long requests under way may run after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
-/// How the server treats each connection.
+/// The settings applied to each connection.
 #[derive(Clone)]
 pub struct ConnectionSettings {
     /// Serves HTTPS with this acceptor, or plain HTTP without one.
@@ -37,7 +37,7 @@ pub struct ConnectionSettings {
     /// How long a client has for the TLS handshake and for the headers of each request,
     /// counted from when the server starts waiting for them.
     pub header_timeout: Duration,
-    /// The most connections open at once.
+    /// The maximum number of connections open at once.
     pub max_connections: usize,
 }
 
@@ -48,7 +48,7 @@ pub fn load_tls(certificate: &Path, key: &Path) -> anyhow::Result<TlsAcceptor> {
         .with_context(|| format!("cannot read a PEM certificate chain from {}", certificate.display()))?;
     if chain.is_empty() {
         anyhow::bail!(
-            "{} holds no PEM certificate; give the server's certificate chain",
+            "{} contains no PEM certificate; give the server's certificate chain",
             certificate.display()
         );
     }

@@ -12,10 +12,10 @@ use tracing::Instrument;
 
 use crate::error::ApiError;
 
-/// The longest client request ID that is logged.
+/// The maximum length of a client request ID that is logged.
 const MAX_REQUEST_ID_LENGTH: usize = 64;
 
-/// The longest request path that is logged in full.
+/// The maximum length of a request path that is logged in full.
 const MAX_LOGGED_PATH: usize = 64;
 
 /// A request's ID, always made by this server, so that the audit log's request IDs are unique

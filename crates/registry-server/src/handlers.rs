@@ -336,7 +336,7 @@ fn operator_error(error: OperatorError) -> ApiError {
     ApiError::Operator(error)
 }
 
-/// The facts a client needs about this server and its own operator before it sends requests.
+/// Returns the facts a client needs about this server and its own operator.
 pub async fn info(State(state): State<AppState>, actor: Actor) -> ApiResult<ServerInfo> {
     let settings = &state.settings;
     Ok(Json(ServerInfo {

@@ -356,8 +356,8 @@ pub fn routes() -> Vec<RouteSpec> {
     ]
 }
 
-/// The longest request URI answered normally. hyper itself answers 414 without a body only
-/// from about 64 KiB on, so a JSON body for the range in between comes from here.
+/// The maximum length of a request URI that is routed. hyper itself returns 414 without a
+/// body only from about 64 KiB on, so this limit gives the range below that a JSON body.
 const MAX_URI_LENGTH: usize = 8 * 1024;
 
 async fn reject_long_uri(

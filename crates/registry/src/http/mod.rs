@@ -76,7 +76,7 @@ impl Default for HttpOptions {
 }
 
 impl HttpOptions {
-    /// The default options, trusting also the certificates of the PEM file that
+    /// Returns the default options, trusting also the certificates of the PEM file that
     /// `NODE_FACTORY_CA_CERT` names, when it is set.
     pub fn from_env() -> Result<HttpOptions, RegistryError> {
         let mut options = HttpOptions::default();
@@ -187,7 +187,7 @@ impl HttpRegistry {
                 )
             })?;
             if certificates.is_empty() {
-                return Err(RegistryError::invalid(CA_CERT_VARIABLE, "the file holds no PEM certificate"));
+                return Err(RegistryError::invalid(CA_CERT_VARIABLE, "the file contains no PEM certificate"));
             }
             for certificate in certificates {
                 builder = builder.add_root_certificate(certificate);
