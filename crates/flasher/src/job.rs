@@ -4,6 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use espflash::command::{Command, CommandType};
 use espflash::connection::{Connection, ResetAfterOperation, ResetBeforeOperation};
 use espflash::flasher::Flasher;
 use espflash::image_format::Segment;
@@ -280,7 +281,10 @@ impl Job<'_> {
             ResetMode::Auto => (ResetBeforeOperation::DefaultReset, ResetAfterOperation::HardReset),
             ResetMode::None => (ResetBeforeOperation::NoReset, ResetAfterOperation::NoResetNoStub),
         };
-        let connection = Connection::new(serial, usb_port_info(self.port), after, before, ROM_BAUD);
+        let mut connection = Connection::new(serial, usb_port_info(self.port), after, before, ROM_BAUD);
+        if let Some(baud) = self.options.baud.filter(|baud| *baud > ROM_BAUD) {
+            connection = self.switch_rom_baud(connection, baud, after)?;
+        }
 
         debug!(?before, ?after, use_stub = self.options.use_stub, "connecting");
         let attempt = Flasher::try_connect(
@@ -289,7 +293,7 @@ impl Job<'_> {
             self.options.verify,
             self.options.skip_unchanged,
             expected.as_ref().map(|(chip, _)| to_espflash_chip(*chip)),
-            self.options.baud,
+            None,
         );
         let (error, mut connection) = match attempt {
             Ok(flasher) => return Ok(flasher),
@@ -308,6 +312,39 @@ impl Job<'_> {
             expected,
             wanted_by,
         })
+    }
+
+    /// Syncs with the ROM loader and switches it to `baud` before espflash connects, and
+    /// returns a connection that will not reset the board again.
+    ///
+    /// espflash changes the rate only after it uploaded its stub and probed the flash at
+    /// 115200 baud, which takes about half a second of a flash job. Asking the ROM loader
+    /// first sends the stub at the fast rate too. The ROM loaders of the ESP32, ESP32-C3 and
+    /// ESP32-S3 take CHANGE_BAUDRATE with the old rate given as 0, as espflash sends it to a
+    /// board without the stub.
+    fn switch_rom_baud(
+        &self,
+        mut connection: Connection,
+        baud: u32,
+        after: ResetAfterOperation,
+    ) -> Result<Connection, FlashError> {
+        let path = &self.port.path;
+        connection.begin().map_err(|error| classify_espflash_error(path, Step::Connect, &error))?;
+
+        let change = Command::ChangeBaudrate { new_baud: baud, prior_baud: 0 };
+        connection
+            .with_timeout(CommandType::ChangeBaudrate.timeout(), |connection| connection.command(change))
+            .and_then(|_| connection.set_baud(baud))
+            .map_err(|error| classify_espflash_error(path, Step::Connect, &error))?;
+        debug!(baud, "switched the ROM loader's baud rate");
+
+        // The ROM answers at the old rate and then switches; give it the same pause espflash
+        // gives after its own baud change, and drop anything sent during the switch.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        connection.flush().map_err(|error| classify_espflash_error(path, Step::Connect, &error))?;
+
+        let serial = connection.into_serial();
+        Ok(Connection::new(serial, usb_port_info(self.port), after, ResetBeforeOperation::NoReset, baud))
     }
 
     fn read_facts(&self, flasher: &mut Flasher) -> Result<(ChipFacts, u64, XtalFrequency), FlashError> {

@@ -231,7 +231,12 @@ fn faster_baud_and_no_verify() {
     result.unwrap();
 
     let log = board.command_log();
-    assert!(log.iter().any(|entry| entry.command == rom_sim::Command::ChangeBaudrate));
+    let position = |command| log.iter().position(|entry| entry.command == command);
+    let baud_change = position(rom_sim::Command::ChangeBaudrate).expect("a baud change");
+    let stub_upload = position(rom_sim::Command::MemBegin).expect("a stub upload");
+    assert!(baud_change < stub_upload, "the ROM switched the rate before the stub went out");
+    assert_eq!(log[baud_change].state, rom_sim::LoaderState::Rom);
+    assert_eq!(log.iter().filter(|entry| entry.command == rom_sim::Command::ChangeBaudrate).count(), 1);
     assert!(!log.iter().any(|entry| entry.command == rom_sim::Command::SpiFlashMd5), "verification was off");
     assert!(!events.iter().any(|event| matches!(event, FlashEvent::Verifying { .. })));
 
