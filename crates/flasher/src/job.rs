@@ -322,6 +322,8 @@ impl Job<'_> {
     /// first sends the stub at the fast rate too. The ROM loaders of the ESP32, ESP32-C3 and
     /// ESP32-S3 take CHANGE_BAUDRATE with the old rate given as 0, as espflash sends it to a
     /// board without the stub.
+    // NOTE: this order has run against the simulated boards only; check it on real ESP32,
+    // ESP32-C3 and ESP32-S3 boards, and on USB-Serial-JTAG ports, before relying on it.
     fn switch_rom_baud(
         &self,
         mut connection: Connection,
