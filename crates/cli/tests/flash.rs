@@ -119,6 +119,29 @@ fn flash_missing_image_exits_two_and_touches_nothing() {
 }
 
 #[test]
+fn flash_pty_with_auto_reset_suggests_none() {
+    let folder = TempDir::new().unwrap();
+    let node_id = mint_one(&folder, "esp32c3");
+    let board = SimBoard::start(BoardConfig::new(SimChip::Esp32c3)).unwrap();
+
+    let output = node_factory(
+        &folder,
+        &[
+            "flash",
+            &node_id,
+            "--port",
+            board.port_path().to_str().unwrap(),
+            "--elf",
+            elf("esp32c3.elf").to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pass --reset none"), "{stderr}");
+}
+
+#[test]
 fn sim_board_prints_port_first() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_node-factory"))
         .args(["sim-board", "--chip", "esp32c3", "--flash-size", "8MB", "--fault", "corrupt-flash"])

@@ -38,7 +38,7 @@ pub struct FlashArgs {
     erase_all: bool,
 
     /// Baud rate to switch to after connecting; the connection starts at 115200.
-    #[arg(long, value_name = "BAUD")]
+    #[arg(long, value_name = "BAUD", value_parser = clap::value_parser!(u32).range(9600..=3_000_000))]
     baud: Option<u32>,
 
     /// Skip the MD5 check of each region after writing.
@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &FlashArgs) -> Result<(), Failure> {
     let result = flash_and_record(registry.as_ref(), request, &mut |event| progress.show(event));
     progress.finish();
 
-    let success = result.map_err(failure_from)?;
+    let success = result.map_err(|error| failure_from(error, args))?;
     let report = &success.report;
     println!("node ID:      {}", success.registration.node_id);
     println!("status:       {}", success.registration.status());
@@ -113,20 +113,25 @@ fn plan_from(args: &FlashArgs) -> Result<FlashPlan, Failure> {
     FlashPlan::from_region_args(&args.image).map_err(Failure::invalid)
 }
 
-fn failure_from(error: FlashJobError) -> Failure {
-    let hint = error.hint().map(|hint| format!("hint: {hint}"));
+fn failure_from(error: FlashJobError, args: &FlashArgs) -> Failure {
     let invalid_input = match &error {
         FlashJobError::Flash { record, .. } => record.is_none(),
         FlashJobError::Registry(error) => {
             error.code() == "registration_not_found" || error.code() == "invalid_input"
         }
-        FlashJobError::RecordFailed { .. } => false,
+        _ => false,
     };
-    let recorded = match &error {
-        FlashJobError::Flash { record: Some(_), .. } => {
-            Some("the failed attempt was recorded in the registry".to_owned())
-        }
-        _ => None,
-    };
-    Failure::with_details(error.to_string(), invalid_input, hint.into_iter().chain(recorded).collect())
+
+    let mut details: Vec<String> = error.hint().map(|hint| format!("hint: {hint}")).into_iter().collect();
+    let on_pseudo_terminal = args.port.starts_with("/dev/pts/") && matches!(args.reset, ResetArg::Auto);
+    if error.code() == "not_in_download_mode" && on_pseudo_terminal {
+        details.push(
+            "hint: this port is a pseudo-terminal, such as a simulated board's, which has no reset lines; pass --reset none"
+                .to_owned(),
+        );
+    }
+    if let FlashJobError::Flash { record: None, .. } = &error {
+        details.push("nothing reached the board, so the attempt was not recorded".to_owned());
+    }
+    Failure::with_details(error.to_string(), invalid_input, details)
 }

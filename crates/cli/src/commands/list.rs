@@ -99,11 +99,14 @@ fn render_table(registrations: &[Registration]) -> String {
 
 fn render_csv(registrations: &[Registration]) -> String {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(COLUMNS).expect("writing to memory cannot fail");
+    let header = COLUMNS.iter().chain(["hardware_metadata"].iter());
+    writer.write_record(header).expect("writing to memory cannot fail");
     for registration in registrations {
+        let metadata = registration.hardware_metadata.as_ref().map(|metadata| metadata.to_compact_json());
         let row: Vec<String> = cells(registration)
-            .iter()
-            .map(|cell| bench::export::neutralise_cell(cell).into_owned())
+            .into_iter()
+            .chain([metadata.unwrap_or_default()])
+            .map(|cell| bench::export::neutralise_cell(&cell).into_owned())
             .collect();
         writer.write_record(row).expect("writing to memory cannot fail");
     }
