@@ -19,6 +19,14 @@ const COMMANDS: &[&str] = &[
     "list_ports",
     "attach_simulated_boards",
     "start_flash_job",
+    "card_registration",
+    "next_card_registration",
+    "pick_card_registration",
+    "list_audit_entries",
+    "operator_token_stored",
+    "remove_operator_token",
+    "test_connection",
+    "registry_status",
 ];
 
 fn main() {

@@ -1,21 +1,36 @@
 //! The Node Factory desktop shell: registers the Tauri commands, the app-wide port events and
 //! the window, over the workflows of the `bench` crate.
 
+mod active_registry;
+mod claims;
 mod commands;
+mod connection;
 pub mod dto;
 mod error;
 mod export;
+mod health;
 mod menu;
+pub mod permissions;
 mod ports;
 mod settings;
 mod state;
+mod token_store;
 
-use tauri::Manager;
+#[cfg(test)]
+mod remote_tests;
 
-pub use crate::error::CommandError;
+use std::time::Duration;
+
+use tauri::{Emitter, Manager};
+
+pub use crate::error::{CommandError, HINTS};
 pub use crate::settings::{RegistrySettings, ResetMode, Settings};
 
 use crate::state::AppState;
+use crate::token_store::TokenStore;
+
+/// How long closing the app waits for registry servers to release the bench cards' leases.
+const RELEASE_ON_EXIT_LIMIT: Duration = Duration::from_secs(3);
 
 /// Command-line options of the app.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -90,10 +105,17 @@ pub fn run() {
                 tracing::error!(code = %error.code, "{}; using default settings", error.message);
                 settings::Settings::defaults()
             });
-            let state = AppState::new(config_dir, settings);
+            let state = AppState::new(config_dir, settings, TokenStore::from_env());
             if options.simulated_boards > 0 {
                 state.simulated.attach(options.simulated_boards, &[]).map_err(|error| error.message)?;
             }
+            let emitter = app.handle().clone();
+            state.registry.set_publisher(Box::new(move |status| {
+                if let Err(error) = emitter.emit(health::REGISTRY_STATUS_EVENT, status) {
+                    tracing::error!(%error, "failed to send the registry-status-changed event");
+                }
+            }));
+            health::spawn(&state.registry, health::Intervals::default())?;
             app.manage(state);
 
             app.set_menu(menu::build(app.handle())?)?;
@@ -108,6 +130,7 @@ pub fn run() {
             commands::registrations::rotate_token,
             commands::registrations::rotate_download_id,
             commands::registrations::patch_sdkconfig,
+            commands::registrations::list_audit_entries,
             commands::generate::mint_registrations,
             commands::generate::export_batch,
             commands::generate::discard_batch,
@@ -115,12 +138,24 @@ pub fn run() {
             commands::settings::get_settings,
             commands::settings::save_settings,
             commands::settings::check_esp_idf,
+            commands::settings::operator_token_stored,
+            commands::settings::remove_operator_token,
+            commands::settings::test_connection,
+            commands::settings::registry_status,
             commands::bench::list_ports,
             commands::bench::attach_simulated_boards,
             commands::bench::start_flash_job,
+            commands::bench::card_registration,
+            commands::bench::next_card_registration,
+            commands::bench::pick_card_registration,
         ])
-        .run(tauri::generate_context!())
-        .expect("failed to start the Tauri application");
+        .build(tauri::generate_context!())
+        .expect("failed to start the Tauri application")
+        .run(|app, event| {
+            if let tauri::RunEvent::Exit = event {
+                app.state::<AppState>().claims.release_all_within(RELEASE_ON_EXIT_LIMIT);
+            }
+        });
 }
 
 #[cfg(test)]

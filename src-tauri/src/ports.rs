@@ -133,6 +133,8 @@ pub fn refresh(app: &AppHandle, last_error: &mut Option<String>) -> PortsChanged
     };
     if !change.added.is_empty() || !change.removed.is_empty() {
         tracing::info!(added = change.added.len(), removed = change.removed.len(), "ports changed");
+        // A board that went away gives its card's registration back to the other benches.
+        state.claims.release_ports(&change.removed);
         if let Err(error) = app.emit(PORTS_CHANGED_EVENT, &change) {
             tracing::error!(%error, "failed to send the ports-changed event");
         }

@@ -36,7 +36,23 @@ pub enum RegistrySettings {
     Embedded { path: String },
     /// A registry server shared by several benches. Its operator token is kept in the OS
     /// keyring, never in this file.
-    Remote { url: String },
+    Remote {
+        url: String,
+        /// A PEM file of extra CA certificates to trust, for a server with a self-signed
+        /// certificate or one from a private CA; `null` trusts the platform's CA store only.
+        #[serde(default)]
+        ca_certificate: Option<String>,
+    },
+}
+
+impl RegistrySettings {
+    /// Returns the registry file's path or the server's URL.
+    pub fn location(&self) -> &str {
+        match self {
+            RegistrySettings::Embedded { path } => path,
+            RegistrySettings::Remote { url, .. } => url,
+        }
+    }
 }
 
 /// How the app puts a board into its serial bootloader.
@@ -66,7 +82,6 @@ impl Settings {
         }
     }
 
-    /// Checks every field and returns the settings in normal form.
     /// The part of the settings the workflows use.
     pub fn bench_settings(&self) -> bench::BenchSettings {
         bench::BenchSettings {
@@ -75,6 +90,7 @@ impl Settings {
         }
     }
 
+    /// Checks every field and returns the settings in normal form.
     pub fn validated(mut self) -> CommandResult<Settings> {
         self.public_url = factory_core::validate_public_url(self.public_url.trim())?;
         if !BAUD_RATES.contains(&self.default_baud) {
@@ -91,15 +107,28 @@ impl Settings {
             RegistrySettings::Embedded { path } if path.trim().is_empty() => {
                 return Err(CommandError::invalid("the registry file is empty; pick a file"));
             }
-            RegistrySettings::Remote { url } => {
-                *url = factory_core::validate_public_url(url.trim()).map_err(|error| {
-                    CommandError::invalid(error.to_string().replace("public URL", "registry URL"))
-                })?;
+            RegistrySettings::Remote { url, ca_certificate } => {
+                *url = validate_server_url(url)?;
+                *ca_certificate = ca_certificate
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|path| !path.is_empty())
+                    .map(str::to_owned);
+                if let Some(path) = ca_certificate.as_deref() {
+                    crate::connection::read_ca_certificate(path)?;
+                }
             }
             RegistrySettings::Embedded { .. } => {}
         }
         Ok(self)
     }
+}
+
+/// Checks a registry server's URL and returns it without a trailing slash.
+pub fn validate_server_url(url: &str) -> CommandResult<String> {
+    factory_core::validate_public_url(url.trim()).map_err(|error| {
+        CommandError::invalid(error.to_string().replace("public URL", "registry server URL"))
+    })
 }
 
 /// Reads the settings file, or returns the defaults when there is none yet.

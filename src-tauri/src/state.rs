@@ -5,17 +5,23 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-use registry::{MintedRegistration, Registry, SqliteRegistry};
+use registry::MintedRegistration;
 
+use crate::active_registry::ActiveRegistry;
+use crate::claims::CardClaims;
 use crate::dto::BenchPort;
 use crate::error::{CommandError, CommandResult};
 use crate::ports::SimulatedBoards;
-use crate::settings::{RegistrySettings, Settings};
+use crate::settings::Settings;
+use crate::token_store::TokenStore;
 
 pub struct AppState {
     pub config_dir: PathBuf,
     settings: RwLock<Settings>,
-    registry: Mutex<Option<Arc<dyn Registry>>>,
+    /// The registry the settings name, its health, and the operator tokens.
+    pub registry: Arc<ActiveRegistry>,
+    /// The registration each bench card offers, with its lease.
+    pub claims: Arc<CardClaims>,
     /// Minted batches by batch ID, holding the only copy of their tokens until the user
     /// exports or discards them.
     batches: Mutex<HashMap<String, Vec<MintedRegistration>>>,
@@ -25,11 +31,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config_dir: PathBuf, settings: Settings) -> AppState {
+    pub fn new(config_dir: PathBuf, settings: Settings, tokens: TokenStore) -> AppState {
         AppState {
             config_dir,
+            registry: Arc::new(ActiveRegistry::new(settings.registry.clone(), tokens)),
             settings: RwLock::new(settings),
-            registry: Mutex::new(None),
+            claims: Arc::new(CardClaims::default()),
             batches: Mutex::new(HashMap::new()),
             ports: Mutex::new(Vec::new()),
             simulated: SimulatedBoards::default(),
@@ -40,33 +47,15 @@ impl AppState {
         self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Replaces the settings and closes the registry, so the next command opens the one
-    /// the new settings name.
-    pub fn replace_settings(&self, settings: Settings) {
+    /// Replaces the settings. When they name another registry, or `new_token` says the
+    /// operator token changed, the registry is reopened on next use and the bench cards'
+    /// leases on the old one are released; running flash jobs keep their handle.
+    pub fn replace_settings(&self, settings: Settings, new_token: bool) {
+        let registry = settings.registry.clone();
         *self.settings.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = settings;
-        *lock(&self.registry) = None;
-    }
-
-    /// Returns the registry the settings name, opening it on first use.
-    pub fn registry(&self) -> CommandResult<Arc<dyn Registry>> {
-        let mut slot = lock(&self.registry);
-        if let Some(registry) = slot.as_ref() {
-            return Ok(Arc::clone(registry));
+        if self.registry.switch(registry, new_token) {
+            self.claims.release_all();
         }
-
-        let opened: Arc<dyn Registry> = match self.settings().registry {
-            RegistrySettings::Embedded { path } => Arc::new(SqliteRegistry::open(path.as_ref())?),
-            // FIXME: open the HTTP registry client once the registry crate exports it, with the
-            // operator token read from the OS keyring.
-            RegistrySettings::Remote { url } => {
-                return Err(CommandError::new(
-                    "remote_registry_unavailable",
-                    format!("remote registry {url} is not supported by this build"),
-                ));
-            }
-        };
-        *slot = Some(Arc::clone(&opened));
-        Ok(opened)
     }
 
     pub fn store_batch(&self, batch_id: String, minted: Vec<MintedRegistration>) {

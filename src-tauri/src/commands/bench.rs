@@ -1,7 +1,9 @@
 //! Commands of the Bench screen: ports, simulated boards and flash jobs.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use bench::flash::FlashJobError;
 use bench::job::{
     FirmwareSource as JobSource, JobError, JobEvent, JobRequest, JobSettings, JobStage as BenchStage,
 };
@@ -14,9 +16,10 @@ use tauri::{AppHandle, Manager, State};
 use super::registrations::parse_token;
 use super::{blocking, parse_node_id};
 use crate::dto::{
-    BenchPort, ChipName, FirmwareSource, FlashJobEvent, FlashJobInput, JobStage, TokenChoice, redact_line,
+    BenchPort, CardClaim, ChipName, FirmwareSource, FlashJobEvent, FlashJobInput, JobStage, TokenChoice,
+    redact_line,
 };
-use crate::error::{CommandError, CommandResult};
+use crate::error::{CommandError, CommandResult, bench_code, registry_code};
 use crate::ports;
 use crate::settings::ResetMode;
 use crate::state::{AppState, lock};
@@ -56,6 +59,41 @@ pub async fn attach_simulated_boards(
     .await
 }
 
+/// Returns the registration a bench card offers: the one it holds, or else the next one (a
+/// reservation under a lease on a registry server). `chip` is the board's chip, when known.
+#[tauri::command]
+pub async fn card_registration(
+    state: State<'_, AppState>,
+    port: String,
+    chip: Option<ChipName>,
+) -> CommandResult<CardClaim> {
+    let (active, claims) = (Arc::clone(&state.registry), Arc::clone(&state.claims));
+    blocking(move || claims.current(&active, &port, chip.map(Into::into))).await
+}
+
+/// Gives up the card's registration, releasing its lease, and takes the next one.
+#[tauri::command]
+pub async fn next_card_registration(
+    state: State<'_, AppState>,
+    port: String,
+    chip: Option<ChipName>,
+) -> CommandResult<CardClaim> {
+    let (active, claims) = (Arc::clone(&state.registry), Arc::clone(&state.claims));
+    blocking(move || claims.next(&active, &port, chip.map(Into::into))).await
+}
+
+/// Makes a typed or scanned registration the card's, releasing the lease of the one before.
+#[tauri::command]
+pub async fn pick_card_registration(
+    state: State<'_, AppState>,
+    port: String,
+    node_id: String,
+) -> CommandResult<CardClaim> {
+    let (active, claims) = (Arc::clone(&state.registry), Arc::clone(&state.claims));
+    let node_id = parse_node_id(&node_id)?;
+    blocking(move || claims.pick(&active, &port, &node_id)).await
+}
+
 /// Starts a bench job (patch, build, flash, record) on its own thread and returns its ID at
 /// once. Progress, then `finished` or `failed`, arrive on `on_event`.
 #[tauri::command]
@@ -65,7 +103,9 @@ pub async fn start_flash_job(
     input: FlashJobInput,
     on_event: Channel<FlashJobEvent>,
 ) -> CommandResult<String> {
-    let registry = state.registry()?;
+    let active = Arc::clone(&state.registry);
+    let registry = blocking(move || active.registry()).await?;
+    let claims = Arc::clone(&state.claims);
     let settings = state.settings();
     let node_id = parse_node_id(&input.node_id)?;
     let (token, secret) = match &input.token {
@@ -128,6 +168,7 @@ pub async fn start_flash_job(
             match result {
                 Ok(success) => {
                     tracing::info!(mac = %success.flash.report.mac, "board flashed and recorded");
+                    claims.flashed(&port_name, &node_id);
                     send(FlashJobEvent::Finished {
                         node_id: node_id.to_string(),
                         mac: success.flash.report.mac,
@@ -143,8 +184,13 @@ pub async fn start_flash_job(
     Ok(job_id)
 }
 
-fn job_error(error: &JobError) -> CommandError {
-    let mut converted = CommandError::new(error.code(), error.to_string());
+pub(crate) fn job_error(error: &JobError) -> CommandError {
+    let code = match error {
+        JobError::Bench(bench) => bench_code(bench),
+        JobError::Flash(FlashJobError::Registry(registry)) => registry_code(registry),
+        JobError::Flash(_) => error.code(),
+    };
+    let mut converted = CommandError::new(code, error.to_string());
     if let Some(hint) = error.hint() {
         converted.hint = Some(hint.to_owned());
     }

@@ -1,6 +1,7 @@
 //! Commands of the Generate screen: minting a batch, importing metadata and exporting tokens.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use factory_core::HardwareMetadata;
 use registry::NodeMetadata;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use tauri::State;
 
 use super::blocking;
+use crate::connection;
 use crate::dto::{ExportFormat, ImportedMetadata, MintInput, MintedBatch, MintedRow, RegistrationRow};
 use crate::error::{CommandError, CommandResult};
 use crate::export;
@@ -33,8 +35,8 @@ fn parse_metadata(text: &str) -> CommandResult<(NodeMetadata, u32)> {
 
 #[tauri::command]
 pub async fn mint_registrations(state: State<'_, AppState>, input: MintInput) -> CommandResult<MintedBatch> {
-    let registry = state.registry()?;
-    let public_url = state.settings().public_url;
+    let active = Arc::clone(&state.registry);
+    let settings_public_url = state.settings().public_url;
     let metadata = match input.metadata_json.as_deref().map(str::trim) {
         None | Some("") => NodeMetadata::None,
         Some(text) => parse_metadata(text)?.0,
@@ -42,8 +44,12 @@ pub async fn mint_registrations(state: State<'_, AppState>, input: MintInput) ->
     let target_chip = input.target_chip.map(Into::into);
     let count = input.count;
 
-    let minted =
-        blocking(move || Ok(bench::mint::mint(registry.as_ref(), count, target_chip, metadata)?)).await?;
+    let (minted, public_url) = blocking(move || {
+        let registry = active.registry()?;
+        let public_url = connection::public_url(registry.as_ref(), &settings_public_url)?;
+        Ok((bench::mint::mint(registry.as_ref(), count, target_chip, metadata)?, public_url))
+    })
+    .await?;
     let batch_id = uuid::Uuid::new_v4().simple().to_string();
     let rows = minted
         .iter()

@@ -1,24 +1,27 @@
 //! Commands of the Registrations screen: listing, counts, detail and credential rotation.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bench::provision::{ProvisionRequest, TokenSource};
-use factory_core::OtaToken;
-use registry::{ListQuery, SortDirection, SortKey};
+use factory_core::{NodeId, OtaToken};
+use registry::{AuditQuery, ListQuery, Registry, SortDirection, SortKey};
 use tauri::State;
 
 use super::{blocking, parse_node_id};
+use crate::connection;
 use crate::dto::{
-    Counts, FlashAttempt, PatchInput, PatchOutcome, RegistrationDetail, RegistrationPage, RegistrationQuery,
-    RegistrationRow, RotatedDownloadId, RotatedToken, SortColumn, TokenChoice, saturate,
+    AuditPage, AuditRow, Counts, FlashAttempt, PatchInput, PatchOutcome, RegistrationDetail,
+    RegistrationPage, RegistrationQuery, RegistrationRow, RotatedDownloadId, RotatedToken, SortColumn,
+    TokenChoice, saturate,
 };
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 
 #[tauri::command]
 pub async fn registry_counts(state: State<'_, AppState>) -> CommandResult<Counts> {
-    let registry = state.registry()?;
-    blocking(move || Ok(registry.counts()?.into())).await
+    let active = Arc::clone(&state.registry);
+    blocking(move || Ok(active.registry()?.counts()?.into())).await
 }
 
 #[tauri::command]
@@ -26,7 +29,7 @@ pub async fn list_registrations(
     state: State<'_, AppState>,
     query: RegistrationQuery,
 ) -> CommandResult<RegistrationPage> {
-    let registry = state.registry()?;
+    let active = Arc::clone(&state.registry);
     let query = ListQuery {
         status: query.status.map(Into::into),
         target_chip: query.target_chip.map(Into::into),
@@ -44,7 +47,7 @@ pub async fn list_registrations(
     };
 
     blocking(move || {
-        let page = registry.list(&query)?;
+        let page = active.registry()?.list(&query)?;
         Ok(RegistrationPage {
             items: page.items.iter().map(RegistrationRow::from).collect(),
             total: saturate(page.total),
@@ -58,13 +61,15 @@ pub async fn get_registration(
     state: State<'_, AppState>,
     node_id: String,
 ) -> CommandResult<RegistrationDetail> {
-    let registry = state.registry()?;
-    let public_url = state.settings().public_url;
+    let active = Arc::clone(&state.registry);
+    let settings_public_url = state.settings().public_url;
     let node_id = parse_node_id(&node_id)?;
 
     blocking(move || {
+        let registry = active.registry()?;
         let registration = registry.get(&node_id)?;
         let history = registry.flash_history(&node_id)?;
+        let public_url = connection::public_url(registry.as_ref(), &settings_public_url)?;
         Ok(RegistrationDetail {
             ota_manifest_url: factory_core::manifest_url(&public_url, &registration.download_id),
             registration: RegistrationRow::from(&registration),
@@ -76,10 +81,10 @@ pub async fn get_registration(
 
 #[tauri::command]
 pub async fn rotate_token(state: State<'_, AppState>, node_id: String) -> CommandResult<RotatedToken> {
-    let registry = state.registry()?;
+    let active = Arc::clone(&state.registry);
     let node_id = parse_node_id(&node_id)?;
     blocking(move || {
-        let token = registry.rotate_token(&node_id)?;
+        let token = active.registry()?.rotate_token(&node_id)?;
         tracing::info!(%node_id, "rotated OTA token");
         Ok(RotatedToken { ota_token: token.expose_secret().to_owned() })
     })
@@ -91,11 +96,13 @@ pub async fn rotate_download_id(
     state: State<'_, AppState>,
     node_id: String,
 ) -> CommandResult<RotatedDownloadId> {
-    let registry = state.registry()?;
-    let public_url = state.settings().public_url;
+    let active = Arc::clone(&state.registry);
+    let settings_public_url = state.settings().public_url;
     let node_id = parse_node_id(&node_id)?;
     blocking(move || {
+        let registry = active.registry()?;
         let download_id = registry.rotate_download_id(&node_id)?;
+        let public_url = connection::public_url(registry.as_ref(), &settings_public_url)?;
         tracing::info!(%node_id, %download_id, "rotated download ID");
         Ok(RotatedDownloadId {
             ota_manifest_url: factory_core::manifest_url(&public_url, &download_id),
@@ -107,7 +114,7 @@ pub async fn rotate_download_id(
 
 #[tauri::command]
 pub async fn patch_sdkconfig(state: State<'_, AppState>, input: PatchInput) -> CommandResult<PatchOutcome> {
-    let registry = state.registry()?;
+    let active = Arc::clone(&state.registry);
     let bench_settings = state.settings().bench_settings();
     let node_id = parse_node_id(&input.node_id)?;
     if input.paths.is_empty() {
@@ -127,13 +134,47 @@ pub async fn patch_sdkconfig(state: State<'_, AppState>, input: PatchInput) -> C
     };
 
     blocking(move || {
-        let outcome = bench::provision::provision(registry.as_ref(), &bench_settings, &request)?;
+        let outcome = bench::provision::provision(active.registry()?.as_ref(), &bench_settings, &request)?;
         Ok(PatchOutcome {
             patched: outcome.patched_files.iter().map(|path| path.display().to_string()).collect(),
             rotated_token: outcome.new_token.map(|token| token.expose_secret().to_owned()),
         })
     })
     .await
+}
+
+/// The audit entries one page of the detail panel shows.
+const AUDIT_PAGE_SIZE: u32 = 50;
+
+/// Returns a page of the registration's audit log, newest first: the first page, or the
+/// entries older than `before_id`.
+#[tauri::command]
+pub async fn list_audit_entries(
+    state: State<'_, AppState>,
+    node_id: String,
+    before_id: Option<i64>,
+) -> CommandResult<AuditPage> {
+    let active = Arc::clone(&state.registry);
+    let node_id = parse_node_id(&node_id)?;
+    blocking(move || audit_page(active.registry()?.as_ref(), node_id, before_id, AUDIT_PAGE_SIZE)).await
+}
+
+/// Reads `page_size` audit entries of a registration, newest first, older than `before_id`.
+pub fn audit_page(
+    registry: &dyn Registry,
+    node_id: NodeId,
+    before_id: Option<i64>,
+    page_size: u32,
+) -> CommandResult<AuditPage> {
+    // One entry more than the page, to learn whether an older page exists.
+    let query = AuditQuery { node_id: Some(node_id), before_id, limit: page_size + 1 };
+    let mut entries = registry.audit_log(&query)?;
+    let more = entries.len() > page_size as usize;
+    entries.truncate(page_size as usize);
+    Ok(AuditPage {
+        next_before_id: if more { entries.last().map(|entry| entry.id) } else { None },
+        entries: entries.iter().map(AuditRow::from).collect(),
+    })
 }
 
 /// Parses a pasted OTA token; tokens of older systems have no `ulota_` prefix.

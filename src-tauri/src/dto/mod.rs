@@ -2,7 +2,9 @@
 //!
 //! The crates' types stay free of UI concerns (and of a TypeScript generator); these mirror
 //! them in the shape the front end uses. `ui/src/lib/backend/bindings.ts` is generated from
-//! this file by the `bindings_are_current` test.
+//! this folder by the `bindings_are_current` test.
+
+mod remote;
 
 use factory_core::{Chip, Registration, RegistrationStatus};
 use registry::{FlashOutcome, FlashRecord, StatusCounts};
@@ -10,6 +12,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::CommandError;
+
+pub use self::remote::*;
 
 /// A target chip by its ESP-IDF name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

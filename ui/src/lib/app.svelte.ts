@@ -1,6 +1,7 @@
 // App-wide state: the backend, the current screen, the registry counts shown in the sidebar,
-// and the guard that keeps unsaved tokens from being closed by accident.
-import type { Backend, Counts } from "./backend";
+// the registry's status, and the guard that keeps unsaved tokens from being closed by accident.
+import type { Backend, Counts, RegistryStatus } from "./backend";
+import { registryBlock, type RegistryBlock } from "./registry/status";
 
 export type Screen = "bench" | "registrations" | "generate" | "settings";
 
@@ -18,12 +19,25 @@ class AppState {
   backend: Backend | null = $state(null);
   screen: Screen = $state("bench");
   counts: Counts | null = $state(null);
+  /** The registry's status as the Rust side last reported it. */
+  status: RegistryStatus | null = $state(null);
+  /** Why registry work is impossible now (an unreachable or refusing server), or null. */
+  block: RegistryBlock | null = $derived(this.status ? registryBlock(this.status) : null);
   guard: LeaveGuard | null = null;
   /** A pending request to leave that the warning dialog is asking about. */
   leaveRequest: { message: string; resolve: (leave: boolean) => void } | null = $state(null);
 
+  /** Takes a new status; a registry that becomes usable again refreshes the counts. */
+  setStatus(status: RegistryStatus): void {
+    const wasBlocked = this.block !== null;
+    const previousGeneration = this.status?.generation;
+    this.status = status;
+    if ((wasBlocked && this.block === null) || previousGeneration !== status.generation) void this.refreshCounts();
+  }
+
   async refreshCounts(): Promise<void> {
-    if (!this.backend) return;
+    // The sidebar says when the server is away instead of showing its last counts.
+    if (!this.backend || this.block) return;
     try {
       this.counts = await this.backend.registryCounts();
     } catch {

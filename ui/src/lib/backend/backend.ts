@@ -1,7 +1,10 @@
 // The typed interface between the UI and the Rust side. Only this folder imports
 // `@tauri-apps/*`: screens talk to a `Backend`, so browser tests can run them on the fake.
 import type {
+  AuditPage,
   BenchPort,
+  CardClaim,
+  ChipName,
   CommandError,
   Counts,
   EspIdfStatus,
@@ -17,8 +20,11 @@ import type {
   RegistrationDetail,
   RegistrationPage,
   RegistrationQuery,
+  RegistrySettings,
+  RegistryStatus,
   RotatedDownloadId,
   RotatedToken,
+  ServerSummary,
   Settings,
 } from "./bindings";
 
@@ -42,13 +48,33 @@ export interface Backend {
   discardBatch(batchId: string): Promise<void>;
   readMetadataFile(path: string): Promise<ImportedMetadata>;
 
+  /** A page of a registration's audit log, newest first; `beforeId` asks for older entries. */
+  listAuditEntries(nodeId: string, beforeId: number | null): Promise<AuditPage>;
   getSettings(): Promise<Settings>;
-  saveSettings(settings: Settings): Promise<Settings>;
+  /**
+   * Saves the settings and applies them. With `operatorToken`, the token is first stored in
+   * the OS keyring for the settings' registry server; it never comes back.
+   */
+  saveSettings(settings: Settings, operatorToken: string | null): Promise<Settings>;
+  /** Whether an operator token is stored for the registry server at `url`. */
+  operatorTokenStored(url: string): Promise<boolean>;
+  removeOperatorToken(url: string): Promise<void>;
+  /** Asks a registry server, as typed in Settings, for its facts; without a token, the stored one is used. */
+  testConnection(registry: RegistrySettings, operatorToken: string | null): Promise<ServerSummary>;
+  registryStatus(): Promise<RegistryStatus>;
+  /** Subscribes to changes of the registry's status; returns the unsubscribe function. */
+  onRegistryStatus(handler: (status: RegistryStatus) => void): Promise<() => void>;
   checkEspIdf(path: string): Promise<EspIdfStatus>;
 
   listPorts(): Promise<BenchPort[]>;
   /** Attaches simulated boards; `faults` are simulator knobs such as `stall-after=32`. */
   attachSimulatedBoards(count: number, faults?: string[]): Promise<BenchPort[]>;
+  /** The registration a bench card offers: the one it holds, or the next one (reserved on a server). */
+  cardRegistration(port: string, chip: ChipName | null): Promise<CardClaim>;
+  /** Gives up the card's registration, releasing its lease, and takes the next one. */
+  nextCardRegistration(port: string, chip: ChipName | null): Promise<CardClaim>;
+  /** Makes a typed or scanned registration the card's. */
+  pickCardRegistration(port: string, nodeId: string): Promise<CardClaim>;
   /** Starts a flash job; `onEvent` receives its events, ending with `finished` or `failed`. */
   startFlashJob(input: FlashJobInput, onEvent: (event: FlashJobEvent) => void): Promise<string>;
   /** Subscribes to ports appearing and going; returns the unsubscribe function. */

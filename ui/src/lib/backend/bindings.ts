@@ -143,6 +143,122 @@ esp_idf_path: string,
  */
 default_baud: number, reset_mode: ResetMode, };
 
-export type RegistrySettings = { "kind": "embedded", path: string, } | { "kind": "remote", url: string, };
+export type RegistrySettings = { "kind": "embedded", path: string, } | { "kind": "remote", url: string, 
+/**
+ * A PEM file of extra CA certificates to trust, for a server with a self-signed
+ * certificate or one from a private CA; `null` trusts the platform's CA store only.
+ */
+ca_certificate: string | null, };
 
 export type ResetMode = "auto" | "no_reset";
+
+export type RoleName = "admin" | "technician" | "support";
+
+export type ServerSummary = { 
+/**
+ * The server's Node Factory version.
+ */
+version: string, 
+/**
+ * The URL nodes download firmware from; manifest URLs written into firmware start with it.
+ */
+public_url: string, operator: string, role: RoleName, 
+/**
+ * The largest batch one mint may ask for.
+ */
+max_batch: number, 
+/**
+ * The lease length, in seconds, of a bench card's reservation.
+ */
+default_lease_seconds: number, };
+
+export type ConnectionState = "local" | "checking" | "online" | "unreachable" | "refused";
+
+export type ActionPermissions = { 
+/**
+ * Flashing a build folder or an ELF, or a project with the minted token.
+ */
+flash: string | null, 
+/**
+ * Flashing a project with a newly minted token.
+ */
+flash_rotating_token: string | null, 
+/**
+ * Reserving the next available registration for a bench card.
+ */
+reserve: string | null, mint: string | null, rotate_token: string | null, rotate_download_id: string | null, 
+/**
+ * Patching sdkconfig files with the minted token.
+ */
+patch_sdkconfig: string | null, 
+/**
+ * Patching sdkconfig files with a newly minted token.
+ */
+patch_rotating_token: string | null, mark_provisioned: string | null, };
+
+export type RegistryStatus = { 
+/**
+ * Counts the registry changes in Settings since the app started, so that views holding
+ * data of an earlier registry reload.
+ */
+generation: number, remote: boolean, 
+/**
+ * The registry file's path or the server's URL.
+ */
+location: string, state: ConnectionState, 
+/**
+ * The server's facts from the last successful check; kept while it is unreachable.
+ */
+server: ServerSummary | null, 
+/**
+ * Why the server is unreachable or refused the app.
+ */
+error: CommandError | null, permissions: ActionPermissions, };
+
+export type LeaseView = { 
+/**
+ * Who holds the lease: this computer's host name and the card's port.
+ */
+holder: string, 
+/**
+ * RFC 3339, in UTC, by the server's clock.
+ */
+expires_at: string, 
+/**
+ * Seconds until the lease expires, by this computer's clock at the time of the reply.
+ */
+seconds_left: number, };
+
+export type CardClaim = { registration: RegistrationRow, lease: LeaseView | null, 
+/**
+ * Something the technician should know, such as a registration that is already provisioned.
+ */
+notice: string | null, };
+
+export type AuditRow = { id: number, 
+/**
+ * RFC 3339, in UTC.
+ */
+at: string, 
+/**
+ * The operator on a registry server, or `local:<OS user>` for a registry file.
+ */
+actor: string, 
+/**
+ * Such as `mint`, `reserve`, `record_flash` or `rotate_token`.
+ */
+action: string, 
+/**
+ * The server's request ID, which its log also holds.
+ */
+request_id: string | null, 
+/**
+ * Facts about the change as JSON text, such as a flash outcome. Never a secret.
+ */
+detail_json: string | null, };
+
+export type AuditPage = { entries: Array<AuditRow>, 
+/**
+ * The entry ID to pass to get the next, older page; `null` on the last page.
+ */
+next_before_id: number | null, };

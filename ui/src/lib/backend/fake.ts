@@ -4,7 +4,10 @@
 import type { Backend, FileFilter } from "./backend";
 import { BackendError } from "./backend";
 import type {
+  ActionPermissions,
+  AuditRow,
   BenchPort,
+  CardClaim,
   ChipName,
   CommandError,
   Counts,
@@ -15,9 +18,22 @@ import type {
   PortsChanged,
   RegistrationQuery,
   RegistrationRow,
+  RegistryStatus,
+  RoleName,
+  ServerSummary,
   Settings,
   Status,
 } from "./bindings";
+import {
+  FAKE_OPERATORS,
+  FAKE_SERVER_URL,
+  connect,
+  fakeOperatorToken,
+  permissionsFor,
+  unreachableError,
+  validateServerUrl,
+} from "./fake-server";
+import { APP_HINTS } from "./hints";
 
 export interface FakeOptions {
   /** Registrations the fake registry starts with. */
@@ -26,6 +42,12 @@ export interface FakeOptions {
   ports: number;
   /** Milliseconds between two progress events of a flash job. */
   tickMs: number;
+  /** Where the registry is at start: a file, or the fake server with a stored token. */
+  registry: "embedded" | "remote";
+  /** The role of the operator whose token is stored when the registry starts remote. */
+  role: RoleName;
+  /** Whether an OS keyring is available to store operator tokens in. */
+  keyring: boolean;
 }
 
 export function fakeOptionsFromUrl(search: string): FakeOptions {
@@ -34,23 +56,44 @@ export function fakeOptionsFromUrl(search: string): FakeOptions {
     const value = Number(params.get(name));
     return params.has(name) && Number.isFinite(value) ? value : fallback;
   };
-  return { rows: number("rows", 240), ports: number("ports", 3), tickMs: number("tickMs", 40) };
+  const role = params.get("role");
+  return {
+    rows: number("rows", 240),
+    ports: number("ports", 3),
+    tickMs: number("tickMs", 40),
+    registry: params.get("registry") === "remote" ? "remote" : "embedded",
+    role: role === "support" || role === "admin" ? role : "technician",
+    keyring: params.get("keyring") !== "none",
+  };
 }
 
 const CHIPS: ChipName[] = ["esp32", "esp32c3", "esp32s3"];
+/** The app's own hints, and the hints of the flasher's and workflow's codes the fake sends. */
 const HINTS: Record<string, string> = {
+  ...APP_HINTS,
   board_stopped_answering:
     "Check the USB cable and the board's power supply (a short data cable straight into the computer or a powered hub), then flash again. The flash may be partly written.",
-  registration_not_found: "Search the Registrations screen for the node ID, or mint new registrations.",
-  token_required: "Paste the OTA token from the export file, or choose to rotate the token.",
   idf_not_found:
     "Install ESP-IDF, then either start Node Factory from a shell where ESP-IDF's export.sh has run, or set the ESP-IDF folder in Settings.",
   wrong_chip: "Plug in a board with the chip the registration is for, or pick a registration for the chip on this board.",
 };
 
+function commandError(code: string, message: string): CommandError {
+  return { code, message, hint: HINTS[code] ?? null, recovered_token: null };
+}
+
 function fail(code: string, message: string): never {
-  const error: CommandError = { code, message, hint: HINTS[code] ?? null, recovered_token: null };
-  throw new BackendError(error);
+  throw new BackendError(commandError(code, message));
+}
+
+/** Checks an operator token's shape as the Rust side does. */
+function checkOperatorToken(token: string) {
+  if (!/^ulop_[A-Za-z0-9_-]{43}$/.test(token)) {
+    fail(
+      "invalid_input",
+      "the operator token is not valid: expected the text that `node-factory operators add` printed, starting with ulop_",
+    );
+  }
 }
 
 /** A small deterministic generator, so screenshots and tests see the same data each run. */
@@ -106,7 +149,32 @@ export interface FakeBackend extends Backend {
   readonly exports: Map<string, { batchId: string; format: string }>;
   /** Paths the next native dialogs return; `null` acts as a cancelled dialog. */
   nextPaths: (string | null)[];
+  /** Starts or stops the fake registry server, as the health monitor would notice. */
+  setServerReachable(reachable: boolean): void;
+  /** Operator tokens in the fake keyring, by server URL. */
+  readonly storedTokens: Map<string, string>;
 }
+
+const UNRESTRICTED: ActionPermissions = {
+  flash: null,
+  flash_rotating_token: null,
+  reserve: null,
+  mint: null,
+  rotate_token: null,
+  rotate_download_id: null,
+  patch_sdkconfig: null,
+  patch_rotating_token: null,
+  mark_provisioned: null,
+};
+
+/** The codes of a server that answered but turned the app away. */
+const REFUSED_CODES = ["not_authorised", "forbidden", "too_many_attempts", "keyring_unavailable"];
+
+/** How long a bench card's reservation lasts, as the server's default lease. */
+const LEASE_SECONDS = 600;
+
+/** Audit entries one page of the detail panel shows. */
+const AUDIT_PAGE_SIZE = 50;
 
 export function createFakeBackend(options: FakeOptions): FakeBackend {
   const random = seeded(20260101);
@@ -151,6 +219,158 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     reset_mode: "auto",
   };
 
+  // The fake keyring and registry server.
+  const storedTokens = new Map<string, string>();
+  let serverReachable = true;
+  let generation = 0;
+  let server: ServerSummary | null = null;
+  if (options.registry === "remote") {
+    settings.registry = { kind: "remote", url: FAKE_SERVER_URL, ca_certificate: null };
+    const operator = FAKE_OPERATORS.find((candidate) => candidate.role === options.role)!;
+    storedTokens.set(FAKE_SERVER_URL, fakeOperatorToken(operator.name));
+  }
+  const statusHandlers = new Set<(status: RegistryStatus) => void>();
+
+  /** Checks the registry as the health monitor does. */
+  function check(): RegistryStatus {
+    const registry = settings.registry;
+    const base = { generation, location: registry.kind === "remote" ? registry.url : registry.path };
+    if (registry.kind === "embedded") {
+      return { ...base, remote: false, state: "local", server: null, error: null, permissions: UNRESTRICTED };
+    }
+    try {
+      server = connect(registry.url, registry.ca_certificate, storedTokens.get(registry.url) ?? null, serverReachable);
+      return { ...base, remote: true, state: "online", server, error: null, permissions: permissionsFor(server.operator, server.role) };
+    } catch (reason) {
+      const error = (reason as BackendError).toCommandError();
+      return {
+        ...base,
+        remote: true,
+        state: REFUSED_CODES.includes(error.code) ? "refused" : "unreachable",
+        server,
+        error,
+        permissions: server ? permissionsFor(server.operator, server.role) : UNRESTRICTED,
+      };
+    }
+  }
+
+  let status = check();
+
+  function publish(next: RegistryStatus) {
+    const changed =
+      next.generation !== status.generation ||
+      next.state !== status.state ||
+      JSON.stringify(next.server) !== JSON.stringify(status.server) ||
+      next.error?.code !== status.error?.code;
+    status = next;
+    if (changed) statusHandlers.forEach((handler) => handler(structuredClone(next)));
+  }
+
+  /** Starts a new registry generation after the settings switched registries. */
+  function switchRegistry() {
+    generation++;
+    server = null;
+    claims.clear();
+    const remote = settings.registry.kind === "remote";
+    publish({ ...check(), state: remote ? "checking" : "local", error: null, server: null, permissions: UNRESTRICTED });
+    setTimeout(() => publish(check()), options.tickMs);
+  }
+
+  /** Contacts the registry as each real command does: a server that is away fails the call. */
+  function reachRegistry() {
+    if (settings.registry.kind !== "remote") return;
+    const checked = check();
+    if (checked.state !== "online") throw new BackendError(checked.error ?? unreachableError(settings.registry.url));
+  }
+
+  /** Refuses an action the operator's role does not allow, as the server would. */
+  function requirePermission(action: keyof ActionPermissions) {
+    reachRegistry();
+    const refusal = status.permissions[action];
+    if (settings.registry.kind === "remote" && refusal) {
+      fail("forbidden", `the registry server at ${settings.registry.url} does not allow this: ${refusal}`);
+    }
+  }
+
+  // The audit log, newest first by node ID, and bench-card claims by port.
+  const auditLog = new Map<string, AuditRow[]>();
+  let auditCounter = 1_000_000;
+  let requestCounter = 0;
+  const claims = new Map<string, { nodeId: string; expiresAt: number | null }>();
+
+  function auditEntries(nodeId: string): AuditRow[] {
+    let entries = auditLog.get(nodeId);
+    if (!entries) {
+      const record = find(nodeId);
+      entries = [
+        {
+          id: records.indexOf(record) + 1,
+          at: record.row.created_at,
+          actor: "local:bench",
+          action: "mint",
+          request_id: null,
+          detail_json: JSON.stringify({ target_chip: record.row.target_chip }),
+        },
+      ];
+      auditLog.set(nodeId, entries);
+    }
+    return entries;
+  }
+
+  function audit(nodeId: string, action: string, detail: unknown = null) {
+    const remote = settings.registry.kind === "remote";
+    auditEntries(nodeId).unshift({
+      id: ++auditCounter,
+      at: new Date().toISOString(),
+      actor: remote ? (server?.operator ?? "unknown") : "local:bench",
+      action,
+      request_id: remote ? `req-${(++requestCounter).toString(16).padStart(8, "0")}` : null,
+      detail_json: detail === null ? null : JSON.stringify(detail),
+    });
+  }
+
+  function claimView(port: string, notice: string | null = null): CardClaim {
+    const claim = claims.get(port)!;
+    const lease =
+      claim.expiresAt === null
+        ? null
+        : {
+            holder: `bench-1 ${port}`,
+            expires_at: new Date(claim.expiresAt).toISOString(),
+            seconds_left: Math.max(0, Math.round((claim.expiresAt - Date.now()) / 1000)),
+          };
+    return { registration: find(claim.nodeId).row, lease, notice };
+  }
+
+  function releaseClaim(port: string) {
+    const claim = claims.get(port);
+    if (claim?.expiresAt !== null && claim !== undefined && claim.expiresAt > Date.now()) audit(claim.nodeId, "release");
+    claims.delete(port);
+  }
+
+  function nextClaim(port: string, chip: ChipName | null): CardClaim {
+    reachRegistry();
+    releaseClaim(port);
+    const remote = settings.registry.kind === "remote";
+    if (remote && chip === null) {
+      fail("chip_unknown", `the chip of the board on ${port} is not known yet, so no registration can be reserved for it`);
+    }
+    if (remote) requirePermission("reserve");
+    const held = new Set([...claims.values()].map((claim) => claim.nodeId));
+    const next = records.find(
+      (record) => record.row.status === "available" && (chip === null || record.row.target_chip === chip) && !held.has(record.row.node_id),
+    );
+    if (!next) {
+      fail(
+        "none_available",
+        chip ? `no ${chip} registration is available; mint a batch for ${chip}, or wait for a lease to expire` : "no registration is available; mint a batch first",
+      );
+    }
+    claims.set(port, { nodeId: next.row.node_id, expiresAt: remote ? Date.now() + LEASE_SECONDS * 1000 : null });
+    if (remote) audit(next.row.node_id, "reserve", { holder: `bench-1 ${port}` });
+    return claimView(port);
+  }
+
   const ports: BenchPort[] = [];
   const simulated = (index: number): BenchPort => ({
     name: `/dev/pts/${10 + index}`,
@@ -169,7 +389,7 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
   const exports = new Map<string, { batchId: string; format: string }>();
   let jobCounter = 0;
 
-  const manifestUrl = (id: string) => `${settings.public_url}/firmware/${id}/manifest.json`;
+  const manifestUrl = (id: string) => `${server?.public_url ?? settings.public_url}/firmware/${id}/manifest.json`;
   const find = (nodeId: string) =>
     byId.get(nodeId.trim()) ?? fail("registration_not_found", `no registration has node ID ${nodeId.trim()}`);
   const emitPorts = (change: PortsChanged) => portHandlers.forEach((handler) => handler(change));
@@ -220,6 +440,7 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     const failAt = port?.name.includes("stall") ? 0.4 : null;
     const failJob = (error: CommandError) => {
       record.history.unshift(attempt(false, error));
+      audit(input.node_id, "record_flash", { outcome: "failed", port: input.port, bench_host: "bench-1", error_code: error.code });
       emit({ kind: "failed", error });
     };
     const attempt = (succeeded: boolean, error?: CommandError): FlashAttempt => ({
@@ -305,15 +526,23 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     emit({ kind: "stage", stage: "recording" });
     record.row = { ...record.row, status: "provisioned", provisioned_at: new Date().toISOString() };
     record.history.unshift(attempt(true));
+    audit(input.node_id, "record_flash", { outcome: "success", port: input.port, bench_host: "bench-1", error_code: null });
+    // A recorded success ends the card's lease, and the card takes the next registration.
+    if (claims.get(input.port)?.nodeId === input.node_id) claims.delete(input.port);
     emit({ kind: "finished", node_id: input.node_id, mac });
   }
 
   const backend: FakeBackend = {
     exports,
     nextPaths: [],
+    storedTokens,
 
-    registryCounts: async () => counts(),
+    registryCounts: async () => {
+      reachRegistry();
+      return counts();
+    },
     listRegistrations: async (query) => {
+      reachRegistry();
       const matching = records.filter((record) => matches(record, query));
       const key = query.sort;
       const direction = query.descending ? -1 : 1;
@@ -334,27 +563,46 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
       };
     },
     getRegistration: async (nodeId) => {
+      reachRegistry();
       const record = find(nodeId);
       return { registration: record.row, ota_manifest_url: manifestUrl(record.row.download_id), flash_history: record.history };
     },
     rotateToken: async (nodeId) => {
+      requirePermission("rotate_token");
       find(nodeId);
+      audit(nodeId.trim(), "rotate_token");
       return { ota_token: otaToken() };
     },
     rotateDownloadId: async (nodeId) => {
+      requirePermission("rotate_download_id");
       const record = find(nodeId);
       record.row = { ...record.row, download_id: downloadId(random) };
+      audit(record.row.node_id, "rotate_download_id", { download_id: record.row.download_id });
       return { download_id: record.row.download_id, ota_manifest_url: manifestUrl(record.row.download_id) };
     },
     patchSdkconfig: async (input) => {
+      requirePermission(input.token.kind === "rotate" ? "patch_rotating_token" : "patch_sdkconfig");
+      if (input.mark_provisioned) requirePermission("mark_provisioned");
       find(input.node_id);
       if (input.token.kind === "existing" && input.token.ota_token.trim() === "") {
         fail("token_required", `registration ${input.node_id} needs its OTA token`);
       }
+      if (input.token.kind === "rotate") audit(input.node_id, "rotate_token");
+      if (input.mark_provisioned) audit(input.node_id, "mark_provisioned");
       return { patched: input.paths, rotated_token: input.token.kind === "rotate" ? otaToken() : null };
+    },
+    listAuditEntries: async (nodeId, beforeId) => {
+      reachRegistry();
+      const older = auditEntries(nodeId.trim()).filter((entry) => beforeId === null || entry.id < beforeId);
+      const entries = older.slice(0, AUDIT_PAGE_SIZE);
+      return { entries, next_before_id: older.length > AUDIT_PAGE_SIZE ? entries[entries.length - 1].id : null };
     },
 
     mintRegistrations: async (input) => {
+      requirePermission("mint");
+      if (server && input.count > server.max_batch) {
+        fail("invalid_input", `invalid count: ${input.count} is more than the server's largest batch of ${server.max_batch}`);
+      }
       if (!Number.isInteger(input.count) || input.count < 1 || input.count > 100_000) {
         fail("invalid_input", `invalid count: ${input.count} is out of range; mint between 1 and 100000 registrations per batch`);
       }
@@ -392,12 +640,52 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     },
 
     getSettings: async () => structuredClone(settings),
-    saveSettings: async (next) => {
+    saveSettings: async (next, operatorToken) => {
       if (!/^https?:\/\/[^/?#\s]+/.test(next.public_url)) {
         fail("invalid_input", `invalid public URL "${next.public_url}": expected a URL starting with http:// or https://`);
       }
-      settings = { ...structuredClone(next), public_url: next.public_url.replace(/\/+$/, "") };
+      const registry = structuredClone(next.registry);
+      if (registry.kind === "remote") {
+        registry.url = validateServerUrl(registry.url);
+        registry.ca_certificate = registry.ca_certificate?.trim() || null;
+      }
+      const token = operatorToken?.trim() || null;
+      if (token !== null) {
+        checkOperatorToken(token);
+        if (registry.kind !== "remote") {
+          fail("invalid_input", "an operator token is only used with a registry server; choose Registry server first");
+        }
+        if (!options.keyring) {
+          fail(
+            "keyring_unavailable",
+            "failed to store the operator token in the OS keyring: Platform secure storage failure: D-Bus error: The name org.freedesktop.secrets was not provided by any .service files",
+          );
+        }
+        storedTokens.set(registry.url, token);
+      }
+      const switched = JSON.stringify(registry) !== JSON.stringify(settings.registry) || token !== null;
+      settings = { ...structuredClone(next), registry, public_url: next.public_url.replace(/\/+$/, "") };
+      if (switched) switchRegistry();
       return structuredClone(settings);
+    },
+    operatorTokenStored: async (url) => storedTokens.has(validateServerUrl(url)),
+    removeOperatorToken: async (url) => {
+      const normalized = validateServerUrl(url);
+      storedTokens.delete(normalized);
+      if (settings.registry.kind === "remote" && settings.registry.url === normalized) switchRegistry();
+    },
+    testConnection: async (registry, operatorToken) => {
+      if (registry.kind !== "remote") fail("invalid_input", "only a registry server can be tested; choose Registry server first");
+      const url = validateServerUrl(registry.url);
+      const token = operatorToken?.trim() || null;
+      if (token !== null) checkOperatorToken(token);
+      await delay(options.tickMs);
+      return connect(url, registry.ca_certificate?.trim() || null, token ?? storedTokens.get(url) ?? null, serverReachable);
+    },
+    registryStatus: async () => structuredClone(status),
+    onRegistryStatus: async (handler) => {
+      statusHandlers.add(handler);
+      return () => statusHandlers.delete(handler);
     },
     checkEspIdf: async (path) =>
       path.trim() === ""
@@ -417,8 +705,39 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
       emitPorts({ added, removed: [] });
       return added;
     },
+    cardRegistration: async (port, chip) => {
+      reachRegistry();
+      const claim = claims.get(port);
+      const record = claim && find(claim.nodeId);
+      const fits =
+        claim &&
+        (claim.expiresAt === null || claim.expiresAt > Date.now()) &&
+        (chip === null || record?.row.target_chip === null || record?.row.target_chip === chip);
+      return fits ? claimView(port) : nextClaim(port, chip);
+    },
+    nextCardRegistration: async (port, chip) => nextClaim(port, chip),
+    pickCardRegistration: async (port, nodeId) => {
+      reachRegistry();
+      const record = find(nodeId);
+      const kept = claims.get(port)?.nodeId === record.row.node_id ? claims.get(port)!.expiresAt : null;
+      if (kept === null) releaseClaim(port);
+      claims.set(port, { nodeId: record.row.node_id, expiresAt: kept });
+      const notice =
+        record.row.status === "available"
+          ? null
+          : `Registration ${record.row.node_id} is already ${record.row.status}; flashing it again replaces its firmware.`;
+      return claimView(port, notice);
+    },
     startFlashJob: async (input, onEvent) => {
+      reachRegistry();
       find(input.node_id);
+      const action = input.token.kind === "rotate" && input.source.kind === "project" ? "flash_rotating_token" : "flash";
+      const refusal = status.permissions[action];
+      if (settings.registry.kind === "remote" && refusal) {
+        const error = commandError("forbidden", `the registry server at ${status.location} does not allow this: ${refusal}`);
+        setTimeout(() => onEvent({ kind: "failed", error }));
+        return `job-${++jobCounter}`;
+      }
       if (input.token.kind === "existing" && input.token.ota_token.trim() === "") {
         fail("token_required", `registration ${input.node_id} needs its OTA token`);
       }
@@ -454,7 +773,12 @@ export function createFakeBackend(options: FakeOptions): FakeBackend {
     unplugPort: (name) => {
       const index = ports.findIndex((port) => port.name === name);
       if (index >= 0) ports.splice(index, 1);
+      releaseClaim(name);
       emitPorts({ added: [], removed: [name] });
+    },
+    setServerReachable: (reachable) => {
+      serverReachable = reachable;
+      publish(check());
     },
     requestClose: async () => (closeHandler ? closeHandler() : true),
   };

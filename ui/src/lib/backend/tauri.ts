@@ -5,10 +5,12 @@ import { getCurrentWindow } from "@tauri-apps/api/window";
 import { open, save } from "@tauri-apps/plugin-dialog";
 import type { Backend, FileFilter } from "./backend";
 import { toBackendError } from "./backend";
-import type { FlashJobEvent, PortsChanged } from "./bindings";
+import type { FlashJobEvent, PortsChanged, RegistryStatus } from "./bindings";
 
 /** The app-wide event the Rust side emits when ports appear or go. */
 export const PORTS_CHANGED_EVENT = "ports-changed";
+/** The app-wide event the Rust side emits when the registry's status changes. */
+export const REGISTRY_STATUS_EVENT = "registry-status-changed";
 
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
@@ -32,12 +34,21 @@ export function createTauriBackend(): Backend {
     discardBatch: (batchId) => call("discard_batch", { batchId }),
     readMetadataFile: (path) => call("read_metadata_file", { path }),
 
+    listAuditEntries: (nodeId, beforeId) => call("list_audit_entries", { nodeId, beforeId }),
     getSettings: () => call("get_settings"),
-    saveSettings: (settings) => call("save_settings", { settings }),
+    saveSettings: (settings, operatorToken) => call("save_settings", { settings, operatorToken }),
+    operatorTokenStored: (url) => call("operator_token_stored", { url }),
+    removeOperatorToken: (url) => call("remove_operator_token", { url }),
+    testConnection: (registry, operatorToken) => call("test_connection", { registry, operatorToken }),
+    registryStatus: () => call("registry_status"),
+    onRegistryStatus: (handler) => listen<RegistryStatus>(REGISTRY_STATUS_EVENT, (event) => handler(event.payload)),
     checkEspIdf: (path) => call("check_esp_idf", { path }),
 
     listPorts: () => call("list_ports"),
     attachSimulatedBoards: (count, faults) => call("attach_simulated_boards", { count, faults: faults ?? null }),
+    cardRegistration: (port, chip) => call("card_registration", { port, chip }),
+    nextCardRegistration: (port, chip) => call("next_card_registration", { port, chip }),
+    pickCardRegistration: (port, nodeId) => call("pick_card_registration", { port, nodeId }),
     startFlashJob: (input, onEvent) => {
       const channel = new Channel<FlashJobEvent>();
       channel.onmessage = onEvent;

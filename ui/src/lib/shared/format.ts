@@ -22,13 +22,21 @@ export function formatHex(value: number): string {
   return `0x${value.toString(16).padStart(5, "0")}`;
 }
 
-/** A timestamp as local date and time, to the minute. */
-export function formatTime(rfc3339: string | null): string {
+/** A timestamp as local date and time, to the minute, or to the second with `seconds`. */
+export function formatTime(rfc3339: string | null, seconds = false): string {
   if (!rfc3339) return "–";
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return rfc3339;
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const minutes = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return seconds ? `${minutes}:${pad(date.getSeconds())}` : minutes;
+}
+
+/** A timestamp as local time of day, to the minute. */
+export function formatClock(rfc3339: string): string {
+  const date = new Date(rfc3339);
+  if (Number.isNaN(date.getTime())) return rfc3339;
+  return `${String(date.getHours()).padStart(2, "0")}:${String(date.getMinutes()).padStart(2, "0")}`;
 }
 
 export const CHIP_LABELS: Record<string, string> = {

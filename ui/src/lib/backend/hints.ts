@@ -1,0 +1,36 @@
+// Generated from the hint table in src-tauri/src/error.rs by src-tauri/tests/bindings.rs; do not edit.
+// Regenerate with: UPDATE_BINDINGS=1 cargo test -p node-factory-app --test bindings
+
+/** The operator hints of the app's own error codes, by code. */
+export const APP_HINTS: Record<string, string> = {
+  registration_not_found: "Search the Registrations screen for the node ID, or mint new registrations.",
+  database_failed: "Check the registry file in Settings: it must be on a writable, non-full disk.",
+  schema_too_new: "Install the newest Node Factory, or point Settings at another registry file.",
+  registry_file_missing: "Check the registry file in Settings, or mint registrations to create it.",
+  registry_file_access: "Check the permissions of the registry file's folder and the free disk space.",
+  download_id_not_found: "The download ID is mistyped or was rotated; search by node ID instead.",
+  server_unreachable: "Check the server URL in Settings, that the registry server is running, and that this computer reaches its network. The app checks again every 5 seconds.",
+  server_timed_out: "The server is running but slow or overloaded: wait a moment and try again, or ask its administrator to check its load.",
+  bad_certificate: "Choose the server's CA certificate file in Settings for a self-signed server, and check that the URL's host name is the one the certificate names.",
+  not_authorised: "Paste a current operator token in Settings; an admin creates one with `node-factory operators add`.",
+  forbidden: "Your operator role does not allow this; ask an admin for an operator whose role does.",
+  too_many_attempts: "The server is slowing down this computer after failed sign-ins: store a current operator token in Settings and wait a few minutes.",
+  rejected: "Read the server's message; if it names no input of yours, update the app and the server to the same Node Factory version.",
+  server_failed: "Retry later; if it keeps failing, give the server's administrator the request ID from the message.",
+  bad_response: "Update the app and the server to the same Node Factory version.",
+  idempotency_key_refused: "Mint a new batch: the earlier batch has changed since, so it cannot be sent again.",
+  lease_not_held: "The card's reservation expired or was released: take the next registration on the card and flash again.",
+  none_available: "Mint a batch for this chip on the Generate screen, or wait for another bench's reservation to expire.",
+  firmware_move_failed: "The download ID was not rotated. Ask the server's administrator to fix the permissions of its firmware folder, then rotate again.",
+  keyring_unavailable: "Start or unlock the desktop's keyring (GNOME Keyring or KWallet on Linux), then save the token again. The app never stores it in a file.",
+  keyring_failed: "Open the desktop's keyring manager, remove the Node Factory entry of this server, and save the token again.",
+  ca_certificate_invalid: "Choose the PEM file of the CA that signed the server's certificate, or clear the field.",
+  chip_unknown: "Choose the board's chip on the card, or scan the node ID printed on the board's label.",
+  settings_write_failed: "Check that the app's config folder is writable.",
+  file_not_found: "Pick the project folder that contains sdkconfig, or run idf.py reconfigure in it.",
+  target_mismatch: "Run idf.py set-target for the registration's chip in the project, or pick a registration for the project's chip.",
+  token_mismatch: "Paste the token from the export row of this node ID, or choose to rotate the token.",
+  no_target_chip: "Run idf.py set-target in the project, or mint registrations with a target chip.",
+  token_required: "Paste the OTA token from the export file, or choose to rotate the token.",
+  simulator_failed: "Check that the system has free pseudo-terminals (/dev/ptmx).",
+};
