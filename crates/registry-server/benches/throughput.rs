@@ -1,6 +1,6 @@
 //! Throughput of the registry server over HTTP on 127.0.0.1: minting 10,000 registrations
 //! in one request, and twenty benches each reserving, recording a flash and marking
-//! provisioned in a loop.
+//! provisioned in a loop, first as fast as they can and then at a fixed rate of cycles.
 //!
 //! Run with `cargo bench -p registry-server --bench throughput`. The server runs in this
 //! process on its own Tokio runtime with a SQLite file in a temporary folder. The clients
@@ -22,6 +22,9 @@ const MINT_RUNS: usize = 5;
 const MINT_COUNT: u32 = 10_000;
 const BENCHES: usize = 20;
 const CYCLES_PER_BENCH: usize = 400;
+/// The offered load of the paced run, in cycles per second across all benches: above the
+/// 1,000 cycles per second a busy factory needs, and below the saturation throughput.
+const PACED_CYCLES_PER_SECOND: f64 = 1_200.0;
 
 fn main() {
     let folder = tempfile::TempDir::new().expect("a temporary folder");
@@ -35,25 +38,38 @@ fn main() {
     let mint_times = mint_runs(&url, &token);
     report("mint 10,000 in one request", &mint_times, MINT_COUNT as usize);
 
-    let (cycle_times, request_times, elapsed) = provisioning_cycles(&url, &token);
+    let (cycle_times, request_times, elapsed) = provisioning_cycles(&url, &token, None);
+    report_cycles("as fast as possible", &cycle_times, &request_times, elapsed);
+
+    let interval = Duration::from_secs_f64(BENCHES as f64 / PACED_CYCLES_PER_SECOND);
+    let (cycle_times, request_times, elapsed) = provisioning_cycles(&url, &token, Some(interval));
+    report_cycles(
+        &format!("paced at {PACED_CYCLES_PER_SECOND:.0} cycles/s"),
+        &cycle_times,
+        &request_times,
+        elapsed,
+    );
+}
+
+fn report_cycles(label: &str, cycle_times: &[f64], request_times: &[f64], elapsed: Duration) {
     let cycles = cycle_times.len();
     println!(
-        "reserve + record flash + mark provisioned, {BENCHES} concurrent benches: {cycles} cycles in {:.2} s = {:.0} cycles/s ({:.0} requests/s)",
+        "reserve + record flash + mark provisioned, {BENCHES} concurrent benches, {label}: {cycles} cycles in {:.2} s = {:.0} cycles/s ({:.0} requests/s)",
         elapsed.as_secs_f64(),
         cycles as f64 / elapsed.as_secs_f64(),
         (cycles * 3) as f64 / elapsed.as_secs_f64(),
     );
     println!(
         "  per cycle:   p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&cycle_times, 0.50),
-        percentile(&cycle_times, 0.99),
-        percentile(&cycle_times, 1.0)
+        percentile(cycle_times, 0.50),
+        percentile(cycle_times, 0.99),
+        percentile(cycle_times, 1.0)
     );
     println!(
         "  per request: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        percentile(&request_times, 0.50),
-        percentile(&request_times, 0.99),
-        percentile(&request_times, 1.0)
+        percentile(request_times, 0.50),
+        percentile(request_times, 0.99),
+        percentile(request_times, 1.0)
     );
 }
 
@@ -92,7 +108,15 @@ fn mint_runs(url: &str, token: &OperatorToken) -> Vec<Duration> {
 
 /// Runs the benches' loops and returns every cycle's time, every request's time, and the
 /// wall time of the whole run.
-fn provisioning_cycles(url: &str, token: &OperatorToken) -> (Vec<f64>, Vec<f64>, Duration) {
+///
+/// With an `interval`, each bench starts a cycle every `interval` on a fixed schedule, and a
+/// cycle's time runs from its scheduled start, so a cycle that had to wait for the one before
+/// it counts its wait too.
+fn provisioning_cycles(
+    url: &str,
+    token: &OperatorToken,
+    interval: Option<Duration>,
+) -> (Vec<f64>, Vec<f64>, Duration) {
     let barrier = Arc::new(Barrier::new(BENCHES + 1));
     let threads: Vec<_> = (0..BENCHES)
         .map(|bench| {
@@ -100,10 +124,20 @@ fn provisioning_cycles(url: &str, token: &OperatorToken) -> (Vec<f64>, Vec<f64>,
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
+                let schedule_start = Instant::now();
                 let mut cycles = Vec::with_capacity(CYCLES_PER_BENCH);
                 let mut requests = Vec::with_capacity(CYCLES_PER_BENCH * 3);
-                for _ in 0..CYCLES_PER_BENCH {
-                    let cycle_started = Instant::now();
+                for cycle in 0..CYCLES_PER_BENCH {
+                    let cycle_started = match interval {
+                        Some(interval) => {
+                            // Spread the benches over one interval so they do not start together.
+                            let offset = interval.mul_f64(bench as f64 / BENCHES as f64);
+                            let scheduled = schedule_start + offset + interval * cycle as u32;
+                            std::thread::sleep(scheduled.saturating_duration_since(Instant::now()));
+                            scheduled
+                        }
+                        None => Instant::now(),
+                    };
                     let mut timed = |call: &mut dyn FnMut()| {
                         let started = Instant::now();
                         call();
