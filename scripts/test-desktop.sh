@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the desktop app's test suite: typecheck, TypeScript bindings check, Vitest, the UI
 # build, the browser tests in Chromium, the app build with the bundled UI, its Rust tests and
-# clippy, and the end-to-end test of the real window under Xvfb.
+# clippy, and the end-to-end test of the real window under Xvfb, which also builds the
+# command line to run a registry server.
 #
 # Needs the packages of scripts/install-deps.sh. Set SKIP_E2E=1 to leave out the
 # WebDriver test (for machines without tauri-driver).
@@ -58,6 +59,13 @@ done_step
 step "cargo build (app)"
 cargo build "${app_features[@]}"
 done_step
+
+if [[ "${SKIP_E2E:-0}" != 1 ]]; then
+  # The end-to-end test runs a real registry server with `node-factory serve`.
+  step "cargo build (command line, for the end-to-end test's registry server)"
+  cargo build -p cli
+  done_step
+fi
 
 if [[ "${SKIP_E2E:-0}" != 1 ]]; then
   step "end-to-end (tauri-driver under Xvfb)"

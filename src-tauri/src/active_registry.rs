@@ -20,7 +20,7 @@ use crate::token_store::TokenStore;
 /// Receives each status that differs from the one before, such as the app's event emitter.
 pub type StatusPublisher = Box<dyn Fn(&RegistryStatus) + Send + Sync>;
 
-/// What one health check found.
+/// The result of one health check.
 #[derive(Debug, Clone)]
 pub enum Probe {
     Online(ServerInfo),
@@ -192,7 +192,7 @@ impl ActiveRegistry {
     }
 }
 
-/// The status of a registry that has not been checked yet: a file is always usable.
+/// Returns the status of a registry that has not been checked yet: a file is always usable.
 fn initial_status(generation: u32, settings: &RegistrySettings) -> RegistryStatus {
     let remote = matches!(settings, RegistrySettings::Remote { .. });
     RegistryStatus {
@@ -206,8 +206,8 @@ fn initial_status(generation: u32, settings: &RegistrySettings) -> RegistryStatu
     }
 }
 
-/// Whether a status change is worth an event: another state, server facts or error code. A
-/// new message with the same code (a different attempt count, say) is not.
+/// Returns whether a status change is worth an event: another state, server facts or error
+/// code. A new message with the same code (a different attempt count, for example) is not.
 fn significantly_changed(previous: &RegistryStatus, next: &RegistryStatus) -> bool {
     previous.generation != next.generation
         || previous.state != next.state

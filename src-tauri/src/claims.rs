@@ -1,7 +1,7 @@
 //! The registration each bench card offers, by port, so two cards never default to the same
 //! one. On a registry server the card's registration is reserved under a lease, so no other
-//! bench gets it either; on a registry file the card takes the oldest available registration
-//! that no other card holds.
+//! bench gets it either. On a registry file the card takes the oldest available registration
+//! that no other card has claimed.
 //!
 //! A lease ends when the card takes another registration, when its port goes away, when the
 //! registry changes or the app closes (each releases it), or when a flash of it succeeds (the
@@ -21,7 +21,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::settings::RegistrySettings;
 use crate::state::lock;
 
-/// The longest lease holder name the registry accepts, in characters.
+/// The maximum length of a lease holder name the registry accepts, in characters.
 const MAX_HOLDER_LENGTH: usize = 200;
 
 /// The registrations of the bench cards.
@@ -57,8 +57,8 @@ impl HeldLease {
     }
 
     fn expired(&self, now: DateTime<Utc>) -> bool {
-        // NOTE: the expiry is the server's clock and `now` this computer's; a skew between them
-        // makes the card take a new registration a little early or late.
+        // NOTE: the expiry is by the server's clock and `now` by this computer's. A skew between
+        // them makes the card take a new registration a little early or late.
         self.lease.expires_at <= now
     }
 }
@@ -90,7 +90,7 @@ fn lease_view(lease: &Lease, now: DateTime<Utc>) -> LeaseView {
     }
 }
 
-/// The lease holder name of a card: this computer's host name and the port.
+/// Returns the lease holder name of a card: this computer's host name and the port.
 pub fn holder(port: &str) -> String {
     format!("{} {port}", bench::flash::bench_host())
         .chars()
@@ -100,9 +100,9 @@ pub fn holder(port: &str) -> String {
 }
 
 impl CardClaims {
-    /// Returns the registration of `port`'s card: the one it holds, unless that belongs to an
-    /// earlier registry, its lease expired or it is for another chip than `chip`; otherwise
-    /// the next one. Blocks on the registry.
+    /// Returns the registration of `port`'s card: the one it has claimed, or else the next one.
+    /// A claim of an earlier registry, with an expired lease, or for another chip than `chip`
+    /// gives way to the next one. Blocks on the registry.
     pub fn current(
         &self,
         active: &ActiveRegistry,
@@ -119,7 +119,7 @@ impl CardClaims {
     }
 
     /// Gives up `port`'s registration and takes the next one: a reservation on a registry
-    /// server, or the oldest available registration no other card holds in a registry file.
+    /// server, or the oldest available registration no other card has claimed in a registry file.
     pub fn next(&self, active: &ActiveRegistry, port: &str, chip: Option<Chip>) -> CommandResult<CardClaim> {
         let _picking = lock(&self.picking);
         let (generation, settings, registry) = active.current()?;
@@ -159,7 +159,7 @@ impl CardClaims {
         Ok(view)
     }
 
-    /// The oldest available registration for `chip` that no other card holds.
+    /// Returns the oldest available registration for `chip` that no other card has claimed.
     fn next_unclaimed(
         &self,
         registry: &dyn Registry,

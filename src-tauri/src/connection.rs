@@ -60,7 +60,7 @@ pub fn with_ca_certificate(mut options: HttpOptions, path: Option<&str>) -> Comm
     Ok(options)
 }
 
-/// Reads a PEM file of CA certificates and checks that it holds at least one.
+/// Reads a PEM file of CA certificates and checks that it contains at least one.
 pub fn read_ca_certificate(path: &str) -> CommandResult<Vec<u8>> {
     let invalid = |reason: String| {
         CommandError::new("ca_certificate_invalid", format!("CA certificate file {path} {reason}"))

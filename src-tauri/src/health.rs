@@ -1,6 +1,6 @@
-//! The health monitor of a registry server: a thread that asks the server for its facts every
-//! few seconds, and right after the settings change, and records what it found in the
-//! [`ActiveRegistry`], which publishes each change as the `registry-status-changed` event.
+//! The health monitor of a registry server: a thread that requests the server's facts every few
+//! seconds and right after the settings change. It records each result in the
+//! [`ActiveRegistry`], which publishes every change as the `registry-status-changed` event.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Weak};
@@ -18,7 +18,7 @@ pub const REGISTRY_STATUS_EVENT: &str = "registry-status-changed";
 /// How often the monitor checks a server.
 #[derive(Debug, Clone, Copy)]
 pub struct Intervals {
-    /// Between checks of a server that answered or did not answer.
+    /// Between checks of a server that responded, or failed to.
     pub regular: Duration,
     /// Between checks of a server that refused the token. Each refused check counts as a
     /// failed sign-in, which the server slows down, and only a new token (which wakes the
@@ -50,8 +50,8 @@ pub fn probe(settings: &RegistrySettings, tokens: &TokenStore) -> Option<Probe> 
     })
 }
 
-/// Sorts a failed check into refused (the server turned the app away, or no token could be
-/// read) and unreachable (everything else: no answer, a timeout, a failure, a bad certificate).
+/// Sorts a failed check into refused (the server rejected the token, or no token could be read)
+/// and unreachable (everything else: no connection, a timeout, a failure, a bad certificate).
 pub fn classify(error: CommandError) -> Probe {
     match error.code.as_str() {
         "not_authorised" | "forbidden" | "too_many_attempts" | "keyring_unavailable" | "keyring_failed" => {
@@ -61,7 +61,8 @@ pub fn classify(error: CommandError) -> Probe {
     }
 }
 
-/// Starts the monitor thread. It holds the registry weakly and stops once it is dropped.
+/// Starts the monitor thread. It keeps a weak reference to the registry and stops once the
+/// registry is dropped.
 pub fn spawn(active: &Arc<ActiveRegistry>, intervals: Intervals) -> std::io::Result<()> {
     let (wake, woken) = mpsc::channel();
     active.set_wake(wake);
@@ -88,7 +89,7 @@ fn run(weak: &Weak<ActiveRegistry>, woken: &mpsc::Receiver<()>, intervals: Inter
 
         let wait = if refused { intervals.refused } else { intervals.regular };
         match woken.recv_timeout(wait) {
-            // Wake-ups that arrived during the check are answered by the next check.
+            // Wake-ups that arrived during the check are covered by the next check.
             Ok(()) => while woken.try_recv().is_ok() {},
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,

@@ -7,7 +7,7 @@ use registry::{Permission, Role};
 
 use crate::dto::ActionPermissions;
 
-/// The permissions of a provisioning step with this token handling and marking.
+/// Returns the permissions of a provisioning step with this token handling and marking.
 fn provisioning(token: TokenSource, mark_provisioned: bool) -> Vec<Permission> {
     required_permissions(&ProvisionRequest {
         node_id: NodeId::generate(),
@@ -18,7 +18,7 @@ fn provisioning(token: TokenSource, mark_provisioned: bool) -> Vec<Permission> {
     })
 }
 
-/// The permissions of a flash job that first provisions a project with `token`, as
+/// Returns the permissions of a flash job that first provisions a project with `token`, as
 /// `bench::job::run_job` checks them: flashing and recording, and the provisioning step.
 fn flashing(token: TokenSource) -> Vec<Permission> {
     let mut needed = bench::flash::REQUIRED_PERMISSIONS.to_vec();
@@ -36,8 +36,8 @@ fn refusal(operator: &str, role: Role, needed: &[Permission]) -> Option<String> 
 
 /// Returns why `operator` with `role` may not do each action, or `None` where it may.
 pub fn for_role(operator: &str, role: Role) -> ActionPermissions {
-    // A token taken from the export file needs no permission beyond reading; any valid value
-    // stands in for it here.
+    // A token taken from the export file needs no permission beyond reading, so any valid value
+    // serves as a placeholder for it here.
     let minted = || TokenSource::Provided(factory_core::OtaToken::generate());
     let deny = |needed: &[Permission]| refusal(operator, role, needed);
     ActionPermissions {
@@ -66,7 +66,8 @@ mod tests {
     fn support_cannot_flash_or_mint() {
         let permissions = for_role("sue", Role::Support);
         let flash = permissions.flash.expect("support may not flash");
-        assert!(flash.contains("sue") && flash.contains("support"), "{flash}");
+        assert!(flash.contains("sue"), "{flash}");
+        assert!(flash.contains("support"), "{flash}");
         assert!(permissions.mint.is_some());
         assert!(permissions.reserve.is_some());
         assert!(permissions.mark_provisioned.is_some());

@@ -111,7 +111,7 @@ fn run(config: &ServeConfig) -> (Running, SocketAddr, String) {
     ((stop, thread), address, url)
 }
 
-/// An app state with its own config folder, the given registry and an in-memory keyring.
+/// Creates an app state with its own config folder, the given registry and an in-memory keyring.
 fn app_state(registry: RegistrySettings, tokens: TokenStore) -> (TempDir, AppState) {
     let folder = TempDir::new().unwrap();
     let settings = Settings { registry, ..Settings::defaults() };
@@ -144,7 +144,7 @@ fn mint(registry: &dyn Registry, count: u32, chip: Chip) -> Vec<NodeId> {
     registry.mint_batch(&request).unwrap().into_iter().map(|minted| minted.registration.node_id).collect()
 }
 
-/// The audit actions of one registration, newest first.
+/// Returns the audit actions of one registration, newest first.
 fn audit_actions(registry: &dyn Registry, node_id: &NodeId) -> Vec<String> {
     audit_page(registry, node_id.clone(), None, 100)
         .unwrap()
@@ -234,7 +234,7 @@ fn test_connection_reports_server_and_failures() {
 
 #[test]
 fn test_connection_times_out_on_silent_server() {
-    // The kernel accepts the connection into the backlog, but nobody ever answers.
+    // The kernel accepts the connection into the backlog, but the test never reads or responds.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let settings = RegistrySettings::Remote {
         url: format!("http://{}", listener.local_addr().unwrap()),
@@ -361,12 +361,15 @@ fn reservations_keep_benches_apart() {
     let b_usb = bench_b.claims.current(&bench_b.registry, "/dev/ttyUSB0", c3).unwrap();
     let a_acm = bench_a.claims.current(&bench_a.registry, "/dev/ttyACM0", c3).unwrap();
     let ids = [&a_usb, &b_usb, &a_acm].map(|claim| claim.registration.node_id.clone());
-    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2], "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    assert_ne!(ids[1], ids[2]);
+    assert_ne!(ids[0], ids[2]);
     assert!(ids.iter().all(|id| minted.iter().any(|minted| minted.as_str() == id)));
 
     let lease = a_usb.lease.as_ref().expect("a reservation on a server has a lease");
     assert!(lease.holder.ends_with(" /dev/ttyUSB0"), "{}", lease.holder);
-    assert!(lease.seconds_left > 0 && lease.seconds_left <= registry::DEFAULT_LEASE_SECONDS);
+    assert!(lease.seconds_left > 0, "{lease:?}");
+    assert!(lease.seconds_left <= registry::DEFAULT_LEASE_SECONDS, "{lease:?}");
 
     // Asking again keeps the reservation instead of taking another one.
     let again = bench_a.claims.current(&bench_a.registry, "/dev/ttyUSB0", c3).unwrap();

@@ -47,7 +47,7 @@ impl AppState {
         self.settings.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Replaces the settings. When they name another registry, or `new_token` says the
+    /// Replaces the settings. When they name another registry, or `new_token` is set because the
     /// operator token changed, the registry is reopened on next use and the bench cards'
     /// leases on the old one are released; running flash jobs keep their handle.
     pub fn replace_settings(&self, settings: Settings, new_token: bool) {

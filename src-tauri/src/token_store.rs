@@ -18,7 +18,7 @@ pub const KEYRING_SERVICE: &str = "com.ultralights.nodefactory";
 /// app quits.
 pub const TEST_KEYRING_VARIABLE: &str = "NODE_FACTORY_TEST_KEYRING";
 
-/// Where operator tokens are kept.
+/// The store of operator tokens.
 pub struct TokenStore {
     backend: Backend,
 }
@@ -29,17 +29,17 @@ enum Backend {
 }
 
 impl TokenStore {
-    /// The OS keyring.
+    /// Returns the store in the OS keyring.
     pub fn os() -> TokenStore {
         TokenStore { backend: Backend::Os }
     }
 
-    /// A store that lives only as long as this process, for tests.
+    /// Returns a store that lives only as long as this process, for tests.
     pub fn in_memory() -> TokenStore {
         TokenStore { backend: Backend::Memory(Mutex::new(HashMap::new())) }
     }
 
-    /// The OS keyring, unless [`TEST_KEYRING_VARIABLE`] asks for the in-process store.
+    /// Returns the OS keyring's store, or the in-process one when [`TEST_KEYRING_VARIABLE`] is `memory`.
     pub fn from_env() -> TokenStore {
         match std::env::var(TEST_KEYRING_VARIABLE).as_deref() {
             Ok("memory") => {
@@ -104,7 +104,7 @@ impl TokenStore {
     }
 }
 
-/// The keyring entry of one server: the service is the app, the user name is the server URL.
+/// Opens the keyring entry of one server: the service is the app, the user name is the server URL.
 fn os_entry(server_url: &str) -> keyring::Result<keyring::Entry> {
     keyring::Entry::new(KEYRING_SERVICE, server_url)
 }

@@ -78,8 +78,8 @@ fn generate() -> String {
 /// The placeholder that the front end replaces with an operator's name in the refusals.
 const OPERATOR_PLACEHOLDER: &str = "{operator}";
 
-/// The refusals of each role, for the fake backend of the browser tests; the real app gets
-/// them from the Rust side with each registry status.
+/// Returns the refusals of each role, for the fake backend of the browser tests. The real app
+/// gets them from the Rust side with each registry status.
 fn generate_roles() -> String {
     let mut text = String::from(
         "// Generated from the registry's role table by src-tauri/tests/bindings.rs; do not edit.\n\
@@ -87,7 +87,7 @@ fn generate_roles() -> String {
          import type { ActionPermissions, RoleName } from \"./bindings\";\n\n",
     );
     text.push_str(&format!("/** The operator's name in each refusal below. */\nexport const OPERATOR_PLACEHOLDER = \"{OPERATOR_PLACEHOLDER}\";\n\n"));
-    text.push_str("/** Why each role may not do each action, or null where it may. */\n");
+    text.push_str("/** The reason each role may not do each action, or null where it may. */\n");
     text.push_str("export const ROLE_PERMISSIONS: Record<RoleName, ActionPermissions> = {\n");
     for role in Role::ALL {
         let permissions = node_factory_app::permissions::for_role(OPERATOR_PLACEHOLDER, role);
@@ -98,7 +98,7 @@ fn generate_roles() -> String {
     text
 }
 
-/// The app's hint table, for the fake backend's errors.
+/// Returns the app's hint table, for the fake backend's errors.
 fn generate_hints() -> String {
     let mut text = String::from(
         "// Generated from the hint table in src-tauri/src/error.rs by src-tauri/tests/bindings.rs; do not edit.\n\

@@ -44,7 +44,7 @@ pub async fn save_settings(
 }
 
 /// Stores `token` in the keyring for the settings' registry server, then writes the settings
-/// file, which never holds the token. Returns the file's path.
+/// file, which never contains the token. Returns the file's path.
 pub fn persist_settings(
     config_dir: &Path,
     tokens: &TokenStore,
@@ -98,7 +98,17 @@ pub async fn test_connection(
     let token = operator_token.as_deref().map(str::trim).filter(|text| !text.is_empty());
     let token = token.map(connection::parse_operator_token).transpose()?;
     let active = Arc::clone(&state.registry);
-    blocking(move || connection::test_connection(&registry, token, active.tokens())).await
+    let location = registry.location().to_owned();
+    let result = blocking(move || connection::test_connection(&registry, token, active.tokens())).await;
+    match &result {
+        Ok(server) => {
+            tracing::info!(url = %location, operator = %server.operator, role = ?server.role, "connection test succeeded")
+        }
+        Err(error) => {
+            tracing::warn!(url = %location, code = %error.code, "connection test failed: {}", error.message)
+        }
+    }
+    result
 }
 
 /// Returns the registry's current status; changes arrive as the `registry-status-changed` event.

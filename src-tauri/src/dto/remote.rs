@@ -27,7 +27,7 @@ impl From<Role> for RoleName {
     }
 }
 
-/// What a registry server reported about itself and the operator whose token the app uses.
+/// The facts a registry server reported about itself and the operator whose token the app uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ServerSummary {
     /// The server's Node Factory version.
@@ -55,7 +55,7 @@ impl From<&ServerInfo> for ServerSummary {
     }
 }
 
-/// How the app currently reaches its registry.
+/// The state of the app's connection to its registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionState {
@@ -63,17 +63,17 @@ pub enum ConnectionState {
     Local,
     /// A registry server that has not been checked since the settings changed.
     Checking,
-    /// The server answered with the operator's facts.
+    /// The server responded with the operator's facts.
     Online,
-    /// The server did not answer, timed out, failed, or presented an untrusted certificate.
+    /// The server could not be reached, timed out, failed, or presented an untrusted certificate.
     Unreachable,
-    /// The server answered but turned the app away: no token, an unknown or revoked token,
-    /// or too many failed sign-ins.
+    /// The server responded but rejected the app: no token, an unknown or revoked token, or
+    /// too many failed sign-ins.
     Refused,
 }
 
-/// Why the operator may not do each action, or `null` where the role allows it. Reasons
-/// come from the registry's role table, in the sentence the server uses when it refuses.
+/// The reason the operator may not do each action, or `null` where the role allows it. Reasons
+/// come from the registry's role table, in the sentence the server uses when it rejects a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ActionPermissions {
     /// Flashing a build folder or an ELF, or a project with the minted token.
@@ -105,7 +105,7 @@ pub struct RegistryStatus {
     pub state: ConnectionState,
     /// The server's facts from the last successful check; kept while it is unreachable.
     pub server: Option<ServerSummary>,
-    /// Why the server is unreachable or refused the app.
+    /// The reason the server is unreachable or rejected the app.
     pub error: Option<CommandError>,
     pub permissions: ActionPermissions,
 }
@@ -113,7 +113,7 @@ pub struct RegistryStatus {
 /// A lease that keeps other benches from taking a registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct LeaseView {
-    /// Who holds the lease: this computer's host name and the card's port.
+    /// The lease holder: this computer's host name and the card's port.
     pub holder: String,
     /// RFC 3339, in UTC, by the server's clock.
     pub expires_at: String,

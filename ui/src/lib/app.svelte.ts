@@ -21,7 +21,7 @@ class AppState {
   counts: Counts | null = $state(null);
   /** The registry's status as the Rust side last reported it. */
   status: RegistryStatus | null = $state(null);
-  /** Why registry work is impossible now (an unreachable or refusing server), or null. */
+  /** The reason registry work is impossible now (an unreachable or rejecting server), or null. */
   block: RegistryBlock | null = $derived(this.status ? registryBlock(this.status) : null);
   guard: LeaveGuard | null = null;
   /** A pending request to leave that the warning dialog is asking about. */
@@ -36,7 +36,7 @@ class AppState {
   }
 
   async refreshCounts(): Promise<void> {
-    // The sidebar says when the server is away instead of showing its last counts.
+    // The sidebar shows that the server is away instead of its last counts.
     if (!this.backend || this.block) return;
     try {
       this.counts = await this.backend.registryCounts();

@@ -48,7 +48,7 @@ export interface Backend {
   discardBatch(batchId: string): Promise<void>;
   readMetadataFile(path: string): Promise<ImportedMetadata>;
 
-  /** A page of a registration's audit log, newest first; `beforeId` asks for older entries. */
+  /** Returns a page of a registration's audit log, newest first, or with `beforeId` the older entries. */
   listAuditEntries(nodeId: string, beforeId: number | null): Promise<AuditPage>;
   getSettings(): Promise<Settings>;
   /**

@@ -211,13 +211,13 @@ location: string, state: ConnectionState,
  */
 server: ServerSummary | null, 
 /**
- * Why the server is unreachable or refused the app.
+ * The reason the server is unreachable or rejected the app.
  */
 error: CommandError | null, permissions: ActionPermissions, };
 
 export type LeaseView = { 
 /**
- * Who holds the lease: this computer's host name and the card's port.
+ * The lease holder: this computer's host name and the card's port.
  */
 holder: string, 
 /**

@@ -10,7 +10,7 @@ export const FAKE_SERVER_URL = "https://registry.factory.example";
 export const FAKE_PUBLIC_URL = "https://ota.factory.example";
 const FAKE_SERVER_VERSION = "0.1.0";
 
-/** A token of the fake server's operator `name`, in the shape of a real operator token. */
+/** Returns a token of the fake server's operator `name`, in the shape of a real operator token. */
 export function fakeOperatorToken(name: string): string {
   return `ulop_${`${name}-fake-operator-token-`.repeat(8).slice(0, 43)}`;
 }
@@ -44,7 +44,7 @@ function fail(code: string, message: string, hint?: string): never {
   throw new BackendError(error);
 }
 
-/** The refusals of `role`, for `operator`, from the generated role table. */
+/** Returns the refusals of `role` for `operator`, from the generated role table. */
 export function permissionsFor(operator: string, role: RoleName): ActionPermissions {
   const permissions = { ...ROLE_PERMISSIONS[role] };
   for (const key of Object.keys(permissions) as (keyof ActionPermissions)[]) {
@@ -70,7 +70,7 @@ export function validateServerUrl(url: string): string {
   return trimmed.replace(/\/+$/, "");
 }
 
-/** Returns the error an unreachable fake server answers with. */
+/** Returns the error of a connection to an unreachable fake server. */
 export function unreachableError(url: string): CommandError {
   return commandError(
     "server_unreachable",

@@ -42,7 +42,7 @@ export interface FakeOptions {
   ports: number;
   /** Milliseconds between two progress events of a flash job. */
   tickMs: number;
-  /** Where the registry is at start: a file, or the fake server with a stored token. */
+  /** The registry at start: a file, or the fake server with a stored token. */
   registry: "embedded" | "remote";
   /** The role of the operator whose token is stored when the registry starts remote. */
   role: RoleName;
@@ -167,7 +167,7 @@ const UNRESTRICTED: ActionPermissions = {
   mark_provisioned: null,
 };
 
-/** The codes of a server that answered but turned the app away. */
+/** The codes of a server that responded but rejected the app. */
 const REFUSED_CODES = ["not_authorised", "forbidden", "too_many_attempts", "keyring_unavailable"];
 
 /** How long a bench card's reservation lasts, as the server's default lease. */

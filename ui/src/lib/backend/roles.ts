@@ -5,7 +5,7 @@ import type { ActionPermissions, RoleName } from "./bindings";
 /** The operator's name in each refusal below. */
 export const OPERATOR_PLACEHOLDER = "{operator}";
 
-/** Why each role may not do each action, or null where it may. */
+/** The reason each role may not do each action, or null where it may. */
 export const ROLE_PERMISSIONS: Record<RoleName, ActionPermissions> = {
   admin: {
     "flash": null,

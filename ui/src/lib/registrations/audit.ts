@@ -17,7 +17,7 @@ export const AUDIT_ACTION_LABELS: Record<string, string> = {
   release: "Reservation released",
 };
 
-/** What an entry did, with the flash outcome or the lease holder where the detail has one. */
+/** Describes what an entry did, with the flash outcome or the lease holder where the detail has one. */
 export function describeAuditEntry(entry: AuditRow): string {
   const label = AUDIT_ACTION_LABELS[entry.action] ?? entry.action;
   let detail: Record<string, unknown> = {};
@@ -25,7 +25,7 @@ export function describeAuditEntry(entry: AuditRow): string {
     const parsed = JSON.parse(entry.detail_json ?? "null");
     if (parsed && typeof parsed === "object") detail = parsed;
   } catch {
-    // Detail that does not parse is left out; the entry still says what happened.
+    // Detail that does not parse is left out, and the label still names what happened.
   }
   if (entry.action === "record_flash" && typeof detail.outcome === "string") {
     return detail.error_code ? `${label}: ${detail.outcome} (${detail.error_code})` : `${label}: ${detail.outcome}`;

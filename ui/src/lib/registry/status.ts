@@ -1,16 +1,16 @@
-// What the registry's status means for the screens: whether registry work is possible now,
-// what a banner says when it is not, and what the operator's role allows.
+// The meaning of the registry's status for the screens: whether registry work is possible now,
+// the banner text when it is not, and what the operator's role allows.
 import type { ActionPermissions, RegistryStatus, RoleName, ServerSummary } from "../backend";
 import type { ShownError } from "../shared/errors";
 
-/** Why the registry cannot be used now. */
+/** The reason the registry cannot be used now. */
 export interface RegistryBlock {
   state: "checking" | "unreachable" | "refused";
   /** The server's URL. */
   server: string;
   /** One sentence naming the server and what is wrong. */
   title: string;
-  /** What to do next. */
+  /** The next step. */
   next: string;
   /** The error of the last check, with its code and message. */
   error: ShownError | null;

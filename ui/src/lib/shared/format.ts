@@ -22,7 +22,7 @@ export function formatHex(value: number): string {
   return `0x${value.toString(16).padStart(5, "0")}`;
 }
 
-/** A timestamp as local date and time, to the minute, or to the second with `seconds`. */
+/** Formats a timestamp as local date and time, to the minute, or to the second with `seconds`. */
 export function formatTime(rfc3339: string | null, seconds = false): string {
   if (!rfc3339) return "–";
   const date = new Date(rfc3339);
@@ -32,7 +32,7 @@ export function formatTime(rfc3339: string | null, seconds = false): string {
   return seconds ? `${minutes}:${pad(date.getSeconds())}` : minutes;
 }
 
-/** A timestamp as local time of day, to the minute. */
+/** Formats a timestamp as local time of day, to the minute. */
 export function formatClock(rfc3339: string): string {
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return rfc3339;
