@@ -4,7 +4,7 @@ import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import type { BenchPort, RegistryStatus } from "../../src/lib/backend";
 import { createFakeBackend, type FakeBackend, type FakeOptions } from "../../src/lib/backend/fake";
-import { FAKE_SERVER_URL, fakeOperatorToken } from "../../src/lib/backend/fake-server";
+import { FAKE_SERVER_URL, UNRESTRICTED, fakeOperatorToken } from "../../src/lib/backend/fake-server";
 import { createTauriBackend, REGISTRY_STATUS_EVENT } from "../../src/lib/backend/tauri";
 import { app } from "../../src/lib/app.svelte";
 import PortCard from "../../src/lib/bench/PortCard.svelte";
@@ -29,7 +29,7 @@ afterEach(() => {
   clearMocks();
 });
 
-/** A fake backend wired into the app state, as App.svelte wires the real one. */
+/** Creates a fake backend wired into the app state, as App.svelte wires the real one. */
 async function start(options: Partial<FakeOptions> = {}): Promise<FakeBackend> {
   const backend = createFakeBackend({ rows: 30, ports: 0, tickMs: 1, registry: "embedded", role: "technician", keyring: true, ...options });
   stopStatus = await backend.onRegistryStatus((status) => app.setStatus(status));
@@ -84,17 +84,7 @@ describe("registry status", () => {
     state: "online",
     server: null,
     error: null,
-    permissions: {
-      flash: null,
-      flash_rotating_token: null,
-      reserve: null,
-      mint: null,
-      rotate_token: null,
-      rotate_download_id: null,
-      patch_sdkconfig: null,
-      patch_rotating_token: null,
-      mark_provisioned: null,
-    },
+    permissions: UNRESTRICTED,
   };
 
   it("blocks registry work only while the server cannot be used", () => {

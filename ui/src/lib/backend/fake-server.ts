@@ -22,6 +22,19 @@ export const FAKE_OPERATORS: { name: string; role: RoleName }[] = [
   { name: "ada", role: "admin" },
 ];
 
+/** The permissions of a registry file, which has no roles: nothing is refused. */
+export const UNRESTRICTED: ActionPermissions = {
+  flash: null,
+  flash_rotating_token: null,
+  reserve: null,
+  mint: null,
+  rotate_token: null,
+  rotate_download_id: null,
+  patch_sdkconfig: null,
+  patch_rotating_token: null,
+  mark_provisioned: null,
+};
+
 /**
  * Host names whose connection fails, with the code it fails with: for tests and for trying
  * the Settings screen with `vite`.
@@ -86,6 +99,7 @@ export function connect(url: string, caCertificate: string | null, token: string
   const host = hostOf(url);
   const failure = FAILING_HOSTS[host];
   const infoUrl = `${url}/api/v1/info`;
+
   if (!reachable || failure === "server_unreachable") throw new BackendError(unreachableError(url));
   if (failure === "server_timed_out") {
     fail(
@@ -105,6 +119,7 @@ export function connect(url: string, caCertificate: string | null, token: string
       `the registry server at ${infoUrl} is turning away this computer after repeated failed sign-ins: retry after 240 seconds`,
     );
   }
+
   if (token === null) {
     fail(
       "not_authorised",
@@ -115,9 +130,11 @@ export function connect(url: string, caCertificate: string | null, token: string
   if (!operator) {
     fail("not_authorised", `the registry server at ${infoUrl} refused the operator token: unknown or revoked operator token`);
   }
+
   if (failure === "forbidden") {
     fail("forbidden", `the registry server at ${infoUrl} does not allow this: a proxy in front of the server refused the request`);
   }
+
   return {
     version: FAKE_SERVER_VERSION,
     public_url: FAKE_PUBLIC_URL,

@@ -27,6 +27,7 @@ import type {
 import {
   FAKE_OPERATORS,
   FAKE_SERVER_URL,
+  UNRESTRICTED,
   connect,
   fakeOperatorToken,
   permissionsFor,
@@ -154,18 +155,6 @@ export interface FakeBackend extends Backend {
   /** Operator tokens in the fake keyring, by server URL. */
   readonly storedTokens: Map<string, string>;
 }
-
-const UNRESTRICTED: ActionPermissions = {
-  flash: null,
-  flash_rotating_token: null,
-  reserve: null,
-  mint: null,
-  rotate_token: null,
-  rotate_download_id: null,
-  patch_sdkconfig: null,
-  patch_rotating_token: null,
-  mark_provisioned: null,
-};
 
 /** The codes of a server that responded but rejected the app. */
 const REFUSED_CODES = ["not_authorised", "forbidden", "too_many_attempts", "keyring_unavailable"];
