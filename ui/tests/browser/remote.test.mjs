@@ -187,6 +187,7 @@ describe("bench and screens with a registry server", () => {
     await reason.waitFor();
     assert.match(await reason.textContent(), /Operator sue has the support role, which may not record flash attempts/);
     assert.equal(await card(page, "/dev/pts/10").locator("button.flash").isDisabled(), true);
+    assert.equal(await card(page, "/dev/pts/10").locator(".field-error").count(), 0, "no reservation is attempted");
     await harness.screenshot(page, "bench-role-support");
 
     await page.click("[data-screen=generate]");
