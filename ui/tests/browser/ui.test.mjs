@@ -190,8 +190,12 @@ describe("bench screen", () => {
     await page.click("[data-testid=attach-simulated]");
     const port = "/dev/pts/11-stall";
     await card(page, port).locator("[data-testid=card-registration] code").waitFor();
+    await card(page, port).locator("[aria-label='Firmware path']").fill("");
+    assert.equal(await card(page, port).locator("[data-testid=flash-missing]").textContent(), "Choose the firmware first.");
+    assert.equal(await card(page, port).locator("button.flash").isDisabled(), true);
     await card(page, port).locator("[aria-label='Firmware path']").fill("/home/bench/build");
     await card(page, port).locator("select").selectOption("build_folder");
+    assert.equal(await card(page, port).locator("[data-testid=flash-missing]").count(), 0);
     await card(page, port).locator("button.flash").click();
 
     const failed = card(page, port).locator("[data-testid=result-failed]");
