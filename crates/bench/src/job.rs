@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use factory_core::{Chip, ConfigValue, NodeId, OtaToken, Registration};
+use factory_core::{Chip, NodeId, OtaToken, Registration};
 use flasher::{ElfImage, FlashEvent, FlashOptions, FlashPlan, PortInfo};
 use registry::Registry;
 use serde::{Deserialize, Serialize};
@@ -263,10 +263,9 @@ fn project_chip(registration: &Registration, project: &Path) -> Result<Chip, Ben
         return Ok(chip);
     }
     let sdkconfig = project.join("sdkconfig");
-    let key = sdkconfig::IDF_TARGET_KEY.parse().expect("CONFIG_IDF_TARGET is a valid key");
-    match sdkconfig::SdkConfig::read(&sdkconfig).ok().and_then(|config| config.get(&key)) {
-        Some(ConfigValue::String(target)) => Ok(target.parse()?),
-        _ => Err(BenchError::NoTargetChip { node_id: registration.node_id.clone(), path: sdkconfig }),
+    match sdkconfig::SdkConfig::read(&sdkconfig).ok().and_then(|config| config.idf_target()) {
+        Some(target) => Ok(target.parse()?),
+        None => Err(BenchError::NoTargetChip { node_id: registration.node_id.clone(), path: sdkconfig }),
     }
 }
 

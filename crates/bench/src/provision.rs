@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use factory_core::{Chip, DownloadId, NodeId, OtaToken, Registration, firmware_folder, manifest_url};
 use registry::{Permission, Registry};
-use sdkconfig::{IDF_TARGET_KEY, NodeIdentity, PreparedPatch, SdkConfig, prepare_identity_patch};
+use sdkconfig::{NodeIdentity, PreparedPatch, SdkConfig, prepare_identity_patch};
 
 use crate::{BenchError, BenchSettings};
 
@@ -302,8 +302,7 @@ fn warning_for(path: &Path) -> Option<String> {
             path.display()
         ));
     }
-    let key = IDF_TARGET_KEY.parse().expect("CONFIG_IDF_TARGET is a valid key");
-    let has_target = SdkConfig::read(path).ok().and_then(|config| config.get(&key)).is_some();
+    let has_target = SdkConfig::read(path).ok().and_then(|config| config.idf_target()).is_some();
     (!has_target).then(|| {
         format!(
             "{} has no CONFIG_IDF_TARGET, so its chip was not checked; make sure it is the project's sdkconfig",
@@ -420,11 +419,11 @@ fn target_chip_for(registration: &Registration, path: &Path) -> Result<Chip, Ben
     if let Some(chip) = registration.target_chip {
         return Ok(chip);
     }
-    let config = SdkConfig::read(path)?;
-    let key = IDF_TARGET_KEY.parse().expect("CONFIG_IDF_TARGET is a valid key");
-    match config.get(&key) {
-        Some(factory_core::ConfigValue::String(target)) => Ok(target.parse()?),
-        _ => Err(BenchError::NoTargetChip { node_id: registration.node_id.clone(), path: path.to_owned() }),
+    match SdkConfig::read(path)?.idf_target() {
+        Some(target) => Ok(target.parse()?),
+        None => {
+            Err(BenchError::NoTargetChip { node_id: registration.node_id.clone(), path: path.to_owned() })
+        }
     }
 }
 

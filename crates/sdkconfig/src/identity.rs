@@ -60,10 +60,18 @@ impl SdkConfig {
         Ok(())
     }
 
+    /// Returns the chip name the file's `CONFIG_IDF_TARGET` sets, such as `esp32c3`, or `None`
+    /// when the file sets none.
+    pub fn idf_target(&self) -> Option<String> {
+        match self.get(&constant_key(IDF_TARGET_KEY)) {
+            Some(ConfigValue::String(name)) => Some(name),
+            _ => None,
+        }
+    }
+
     fn check_target(&self, identity: &NodeIdentity<'_>) -> Result<(), SdkConfigError> {
-        let file_target = match self.get(&constant_key(IDF_TARGET_KEY)) {
-            Some(ConfigValue::String(name)) => name,
-            _ => return Ok(()),
+        let Some(file_target) = self.idf_target() else {
+            return Ok(());
         };
         if file_target == identity.target_chip.idf_target() {
             return Ok(());
