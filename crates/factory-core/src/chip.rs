@@ -20,7 +20,7 @@ pub enum Chip {
 impl Chip {
     pub const ALL: [Chip; 3] = [Chip::Esp32, Chip::Esp32c3, Chip::Esp32s3];
 
-    /// The ESP-IDF target name, as in `IDF_TARGET=esp32c3`.
+    /// Returns the ESP-IDF target name, as in `IDF_TARGET=esp32c3`.
     pub fn idf_target(self) -> &'static str {
         match self {
             Chip::Esp32 => "esp32",
@@ -29,7 +29,7 @@ impl Chip {
         }
     }
 
-    /// The marketing name printed on modules and shown to people.
+    /// Returns the marketing name printed on modules and shown to people.
     pub fn display_name(self) -> &'static str {
         match self {
             Chip::Esp32 => "ESP32",
@@ -70,7 +70,7 @@ impl Chip {
         }
     }
 
-    /// The flash offset of the second-stage bootloader.
+    /// Returns the flash offset of the second-stage bootloader.
     pub fn bootloader_offset(self) -> u32 {
         match self {
             Chip::Esp32 => 0x1000,

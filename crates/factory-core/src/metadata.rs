@@ -91,7 +91,7 @@ impl HardwareMetadata {
         Ok(metadata)
     }
 
-    /// The text exactly as supplied; the registry stores this.
+    /// Returns the text exactly as supplied, which is what the registry stores.
     pub fn text(&self) -> &str {
         &self.text
     }
@@ -100,7 +100,7 @@ impl HardwareMetadata {
         &self.value
     }
 
-    /// The metadata as compact JSON, the form written into `CONFIG_UL_NODE_METADATA`.
+    /// Formats the metadata as compact JSON, the form written into `CONFIG_UL_NODE_METADATA`.
     pub fn to_compact_json(&self) -> String {
         serde_json::to_string(&self.value).expect("a JSON map always serializes")
     }
@@ -170,7 +170,7 @@ impl HardwareMetadata {
         Ok(())
     }
 
-    /// The validated `sdkconfig` overrides, in the order given.
+    /// Returns the validated `sdkconfig` overrides, in the order given.
     pub fn sdkconfig_overrides(&self) -> Result<Vec<(ConfigKey, ConfigValue)>, CoreError> {
         let Some(value) = self.value.get("sdkconfig") else {
             return Ok(Vec::new());
@@ -406,7 +406,8 @@ mod tests {
         assert!(metadata.check_pins_for(Chip::Esp32s3).is_err());
         assert!(metadata.check_pins_for(Chip::Esp32).is_ok());
         let error = metadata.check_pins_for(Chip::Esp32c3).unwrap_err().to_string();
-        assert!(error.contains("strip 1 has enable_gpio 22") && error.contains("GPIO0 to GPIO21"), "{error}");
+        assert!(error.contains("strip 1 has enable_gpio 22"), "{error}");
+        assert!(error.contains("GPIO0 to GPIO21"), "{error}");
     }
 
     #[test]

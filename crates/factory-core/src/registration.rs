@@ -127,7 +127,7 @@ impl fmt::Display for Assignment {
     }
 }
 
-/// Where a registration stands, derived from its assignment and provisioning time.
+/// The lifecycle state of a registration, derived from its assignment and provisioning time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RegistrationStatus {

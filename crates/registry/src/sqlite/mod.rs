@@ -766,8 +766,8 @@ impl Registry for SqliteRegistry {
     }
 }
 
-/// The current time at the millisecond precision the database stores, so that a returned
-/// record equals the one read back later.
+/// Returns the current time at the millisecond precision the database stores, so that a
+/// returned record equals the one read back later.
 fn now_millis() -> DateTime<Utc> {
     from_millis(to_millis(Utc::now())).expect("the current time is in range")
 }
@@ -865,8 +865,8 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     )
 }
 
-/// A digest of everything in a mint request except its idempotency key, to tell a retry
-/// from a different request that reuses the key.
+/// Hashes everything in a mint request except its idempotency key, to tell a retry from a
+/// different request that reuses the key.
 fn request_fingerprint(request: &MintRequest) -> String {
     let without_key = MintRequest { idempotency_key: None, ..request.clone() };
     let json = serde_json::to_vec(&without_key).expect("mint requests always serialize");
